@@ -1,1 +1,40 @@
-int main(){return 0;}
+// dcscope-cli: the headless front end over dcscope_core.
+#include <cstdio>
+
+#include <c10/util/Exception.h>
+
+#include "cli_commands.h"
+#include "cli_common.h"
+#include "dcscope/errors.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"dcscope-cli: DC-Solver / UniPC / DPM-Solver++ sampling, search and benchmarks"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "dcscope-cli 0.1.0");
+    dcscope::cli::registerSampleCommand(app);
+    dcscope::cli::registerInfoCommand(app);
+    dcscope::cli::registerBenchCommand(app);
+    dcscope::cli::installInterruptHandler();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "dcscope-cli: error: %s\n", e.what());
+        return 2;
+    } catch (const dcscope::Error& e) {
+        std::fprintf(stderr, "dcscope-cli: error: %s\n", e.what());
+        return e.code() == dcscope::ErrorCode::Cancelled ? 130 : 2;
+    } catch (const c10::Error& e) {
+        std::fprintf(stderr, "dcscope-cli: torch error: %s\n", e.what_without_backtrace());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "dcscope-cli: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

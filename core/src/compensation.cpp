@@ -40,11 +40,72 @@ at::Tensor compensateDifferentiable(const std::vector<at::Tensor>& values, const
     return result;
 }
 
+namespace {
+
+// The JSON parser rejects numbers beyond double range (1e999) itself, before loadRatios sees
+// them. This SAX pass finds which list entry it stopped at, so that error names the entry too.
+class RatioEntryLocator : public nlohmann::json_sax<nlohmann::json> {
+public:
+    /// Index of the ratio entry where parsing failed, or -1 when it failed elsewhere.
+    long failedEntry = -1;
+
+    bool null() override { return element(); }
+    bool boolean(bool) override { return element(); }
+    bool number_integer(number_integer_t) override { return element(); }
+    bool number_unsigned(number_unsigned_t) override { return element(); }
+    bool number_float(number_float_t, const string_t&) override { return element(); }
+    bool string(string_t&) override { return element(); }
+    bool binary(binary_t&) override { return element(); }
+    bool start_object(std::size_t) override { return open(false); }
+    bool end_object() override { return close(); }
+    bool start_array(std::size_t) override { return open(true); }
+    bool end_array() override { return close(); }
+    bool key(string_t& name) override {
+        m_key = name;
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+        // The ratios are a top-level list or the "ratios" list of a top-level object.
+        if (!m_open.empty() && m_open.back().isArray && (m_open.size() == 1 || (m_open.size() == 2 && m_key == "ratios")))
+            failedEntry = m_open.back().count;
+        return false;
+    }
+
+private:
+    struct Container {
+        bool isArray;
+        long count;
+    };
+    bool element() {
+        if (!m_open.empty() && m_open.back().isArray) ++m_open.back().count;
+        return true;
+    }
+    bool open(bool isArray) {
+        element();
+        m_open.push_back({isArray, 0});
+        return true;
+    }
+    bool close() {
+        m_open.pop_back();
+        return true;
+    }
+    std::vector<Container> m_open;
+    std::string m_key;  // the latest object key: names the list when m_open is {object, list}
+};
+
+}  // namespace
+
 std::vector<double> loadRatios(const std::string& path) {
     nlohmann::json document;
+    const std::string text = readFile(path);
     try {
-        document = nlohmann::json::parse(readFile(path));
+        document = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
+        RatioEntryLocator locator;
+        nlohmann::json::sax_parse(text, &locator, nlohmann::json::input_format_t::json, false);
+        if (e.id == 406 && locator.failedEntry >= 0)
+            throw Error(ErrorCode::BadFile,
+                        path + ": ratios[" + std::to_string(locator.failedEntry) + "] is not finite (" + e.what() + ")");
         throw Error(ErrorCode::BadFile, path + ": malformed JSON (" + std::string(e.what()) + ")");
     }
     const nlohmann::json* list = &document;

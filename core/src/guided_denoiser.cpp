@@ -27,11 +27,11 @@ GuidedDenoiser::GuidedDenoiser(DiffusionModel& model, Conditioning conditioning,
 }
 
 at::Tensor GuidedDenoiser::toNoise(const at::Tensor& raw, const at::Tensor& x, double t) const {
-    const auto& schedule = m_model.schedule();
+    const auto values = m_model.schedule().float32Values(t);
     switch (m_model.info().predictionType) {
     case PredictionType::Epsilon: return raw;
-    case PredictionType::VPrediction: return at::add(raw * schedule.alpha(t), x, schedule.sigma(t));
-    case PredictionType::Sample: return at::sub(x, raw, schedule.alpha(t)) / schedule.sigma(t);
+    case PredictionType::VPrediction: return at::add(raw * values.alpha, x, values.sigma);
+    case PredictionType::Sample: return at::sub(x, raw, values.alpha) / values.sigma;
     }
     return raw;
 }
@@ -102,9 +102,9 @@ void GuidedDenoiser::validateNoise(const at::Tensor& noise, const std::string& s
 }
 
 at::Tensor GuidedDenoiser::dataPrediction(const at::Tensor& x, double t) {
-    const auto& schedule = m_model.schedule();
+    const auto values = m_model.schedule().float32Values(t);
     const auto e = noise(x, t);
-    return at::sub(x, e, schedule.sigma(t)).mul_(1.0 / schedule.alpha(t));
+    return at::sub(x, e, values.sigma).div_(values.alpha);
 }
 
 }  // namespace dcscope

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -118,8 +119,11 @@ at::Tensor loadNpy(const std::string& path) {
     if (headerValue(header, "fortran_order", path) != "False") fail(path, "Fortran-ordered npy is not supported");
 
     const std::string shapeText = headerValue(header, "shape", path);
+    if (shapeText.size() < 2 || shapeText.front() != '(' || shapeText.back() != ')')
+        fail(path, "malformed npy shape " + shapeText);
     std::vector<int64_t> shape;
     int64_t count = 1;
+    int64_t extent = 1;  // product of max(dim, 1): bounded so neither it nor the byte count overflows
     {
         std::string inner = shapeText.substr(1, shapeText.size() - 2);
         std::stringstream ss(inner);
@@ -134,7 +138,10 @@ at::Tensor loadNpy(const std::string& path) {
             } catch (const std::exception&) {
                 fail(path, "malformed npy shape " + shapeText);
             }
+            if (item.find_first_not_of(' ', first + used) != std::string::npos) fail(path, "malformed npy shape " + shapeText);
             if (dim < 0) fail(path, "negative dimension in npy shape");
+            if (std::max<int64_t>(dim, 1) > (int64_t(1) << 56) / extent) fail(path, "npy shape " + shapeText + " is too large");
+            extent *= std::max<int64_t>(dim, 1);
             shape.push_back(dim);
             count *= dim;
         }

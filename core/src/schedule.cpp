@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
 #include "dcscope/errors.h"
@@ -40,7 +41,12 @@ NoiseSchedule::NoiseSchedule(std::vector<double> betas) : m_betas(std::move(beta
         m_knotLogAlpha.push_back(cumulative);
         m_negKnotLogAlpha.push_back(-cumulative);
         m_knotTimes.push_back(double(n + 1) / double(m_betas.size()));
+        m_knotLogAlpha32.push_back(static_cast<float>(cumulative));
     }
+    // torch.linspace(0, 1, N + 1)[1:] in float32, as the reference builds its knot times.
+    const auto knotTimes = at::linspace(0.0, 1.0, static_cast<int64_t>(m_betas.size()) + 1, at::kFloat);
+    const auto knotTimeValues = knotTimes.accessor<float, 1>();
+    for (int64_t i = 1; i < knotTimes.size(0); ++i) m_knotTimes32.push_back(knotTimeValues[i]);
 }
 
 NoiseSchedule NoiseSchedule::fromName(const std::string& name, double betaStart, double betaEnd, int n) {
@@ -160,29 +166,67 @@ std::string toString(TimeGrid grid) {
     return "?";
 }
 
+float NoiseSchedule::logAlphaFloat32(float t) const {
+    const auto& xs = m_knotTimes32;
+    const auto& ys = m_knotLogAlpha32;
+    const size_t n = xs.size();
+    size_t segment;
+    if (t <= xs.front()) segment = 0;
+    else if (t >= xs.back()) segment = n - 2;
+    else segment = static_cast<size_t>(std::upper_bound(xs.begin(), xs.end(), t) - xs.begin()) - 1;
+    return ys[segment] + (t - xs[segment]) * (ys[segment + 1] - ys[segment]) / (xs[segment + 1] - xs[segment]);
+}
+
+NoiseSchedule::Float32Values NoiseSchedule::float32Values(double t) const {
+    const float la = logAlphaFloat32(static_cast<float>(t));
+    const float oneMinusAlpha2 = 1.0f - std::exp(2.0f * la);
+    return {std::exp(la), std::sqrt(oneMinusAlpha2), la - 0.5f * std::log(oneMinusAlpha2)};
+}
+
+float NoiseSchedule::inverseLambdaFloat32(float lambda) const {
+    const float x = -2.0f * lambda;
+    const float la = -0.5f * (std::max(x, 0.0f) + std::log1p(std::exp(-std::abs(x))));
+    // Interpolate t over -log_alpha, which increases with n.
+    const size_t n = m_knotLogAlpha32.size();
+    const float target = -la;
+    size_t segment;
+    if (target <= -m_knotLogAlpha32.front()) segment = 0;
+    else if (target >= -m_knotLogAlpha32.back()) segment = n - 2;
+    else {
+        segment = 0;
+        size_t low = 0, high = n - 1;  // -knot[low] <= target < -knot[high]
+        while (high - low > 1) {
+            const size_t mid = (low + high) / 2;
+            if (-m_knotLogAlpha32[mid] <= target) low = mid; else high = mid;
+        }
+        segment = low;
+    }
+    const float x0 = m_knotLogAlpha32[segment], x1 = m_knotLogAlpha32[segment + 1];
+    const float y0 = m_knotTimes32[segment], y1 = m_knotTimes32[segment + 1];
+    return y0 + (la - x0) * (y1 - y0) / (x1 - x0);
+}
+
 std::vector<double> makeTimeGrid(const NoiseSchedule& schedule, TimeGrid grid, int steps) {
     if (steps < 1) throw Error(ErrorCode::InvalidArgument, "nfe (steps) must be >= 1, got " + std::to_string(steps));
-    const double tStart = 1.0, tEnd = schedule.tMin();
-    std::vector<double> times(size_t(steps) + 1);
-    for (int i = 0; i <= steps; ++i) {
-        const double u = double(i) / steps;
-        switch (grid) {
-        case TimeGrid::TimeUniform: times[size_t(i)] = tStart + (tEnd - tStart) * u; break;
-        case TimeGrid::TimeQuadratic: {
-            const double s = std::sqrt(tStart) + (std::sqrt(tEnd) - std::sqrt(tStart)) * u;
-            times[size_t(i)] = s * s;
-            break;
-        }
-        case TimeGrid::LogSnr: {
-            const double l0 = schedule.lambda(tStart), l1 = schedule.lambda(tEnd);
-            times[size_t(i)] = schedule.inverseLambda(l0 + (l1 - l0) * u);
-            break;
-        }
-        }
+    // The reference builds its grids in float32 tensor arithmetic. Grid times feed every later
+    // coefficient, so the same arithmetic is used here to land on the very same times.
+    const float tStart = 1.0f, tEnd = 1.0f / float(schedule.numTrainTimesteps());
+    at::Tensor grid32;
+    switch (grid) {
+    case TimeGrid::TimeUniform: grid32 = at::linspace(tStart, tEnd, steps + 1, at::kFloat); break;
+    case TimeGrid::TimeQuadratic: grid32 = at::linspace(std::sqrt(tStart), std::sqrt(tEnd), steps + 1, at::kFloat).pow(2); break;
+    case TimeGrid::LogSnr: {
+        const float lambdaStart = static_cast<float>(schedule.float32Values(tStart).lambda);
+        const float lambdaEnd = static_cast<float>(schedule.float32Values(tEnd).lambda);
+        grid32 = at::linspace(lambdaStart, lambdaEnd, steps + 1, at::kFloat);
+        auto values = grid32.accessor<float, 1>();
+        for (int i = 0; i <= steps; ++i) values[i] = schedule.inverseLambdaFloat32(values[i]);
+        break;
     }
-    // Pin the ends exactly: the solver's first and last times are 1 and 1/N by definition.
-    times.front() = tStart;
-    times.back() = tEnd;
+    }
+    std::vector<double> times(size_t(steps) + 1);
+    const auto values = grid32.accessor<float, 1>();
+    for (int i = 0; i <= steps; ++i) times[size_t(i)] = values[i];
     return times;
 }
 

@@ -131,8 +131,8 @@ MultistepSampler::MultistepSampler(const NoiseSchedule& schedule, SolverConfig c
     validate(m_config);
     if (m_config.solver == SolverType::Ddim) m_config.order = 1;
     m_times = makeTimeGrid(schedule, m_config.grid, m_config.steps);
-    m_lambdas.reserve(m_times.size());
-    for (double t : m_times) m_lambdas.push_back(schedule.lambda(t));
+    for (double t : m_times) m_values.push_back(schedule.float32Values(t));
+    for (const auto& v : m_values) m_lambdas.push_back(v.lambda);
     for (size_t i = 1; i < m_times.size(); ++i)
         if (!(m_times[i] < m_times[i - 1]))
             throw Error(ErrorCode::InvalidArgument, "nfe: too many steps for the schedule's time range (times must decrease)");
@@ -221,8 +221,8 @@ at::Tensor MultistepSampler::update(const SamplerState& state, const std::vector
     const HistoryEntry& newest = history.back();
     const auto& ms = newest.dataPrediction;
     const double h = lambdaT - newest.lambda;
-    const double alphaT = m_schedule.alpha(t);
-    const double sigmaRatio = m_schedule.sigma(t) / m_schedule.sigma(newest.t);
+    const double alphaT = m_values[size_t(k) + 1].alpha;
+    const double sigmaRatio = m_values[size_t(k) + 1].sigma / m_schedule.float32Values(newest.t).sigma;
     const double expm1MinusH = std::expm1(-h);
     const double baseModelCoefficient = -alphaT * expm1MinusH;  // base = sigmaRatio * x + this * m_s
     auto entry = [&](int back) -> const HistoryEntry& { return history[history.size() - 1 - size_t(back)]; };

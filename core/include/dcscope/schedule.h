@@ -36,11 +36,26 @@ public:
     /// The network's time input for continuous t: (t - 1/N) * N.
     double modelTime(double t) const;
 
+    /// alpha, sigma and lambda at t evaluated in float32 arithmetic exactly as the reference
+    /// implementation does (float32 knots and interpolation, lambda = la - 0.5 log(1 - e^{2 la})).
+    /// The solvers use these so results match the reference to float32 rounding; near t = 1/N
+    /// float32 lambda differs from the exact one by ~1e-4, which the double functions above avoid.
+    struct Float32Values {
+        double alpha, sigma, lambda;
+    };
+    Float32Values float32Values(double t) const;
+    /// float32 log-alpha (the reference's interpolate_fn).
+    float logAlphaFloat32(float t) const;
+    /// float32 inverse of lambda (the reference's inverse_lambda).
+    float inverseLambdaFloat32(float lambda) const;
+
 private:
     std::vector<double> m_betas;
     std::vector<double> m_knotLogAlpha;     // l_n, strictly decreasing in n
     std::vector<double> m_negKnotLogAlpha;  // -l_n, increasing: the inverse map's abscissae
     std::vector<double> m_knotTimes;        // t_n = (n+1)/N
+    std::vector<float> m_knotLogAlpha32;    // float32 copies for the reference arithmetic
+    std::vector<float> m_knotTimes32;
 };
 
 /// How the S+1 sampling times are spaced (spec section 3).

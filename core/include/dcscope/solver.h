@@ -120,6 +120,7 @@ private:
     SolverConfig m_config;
     std::vector<double> m_times;
     std::vector<double> m_lambdas;
+    std::vector<NoiseSchedule::Float32Values> m_values;  // alpha, sigma, lambda at each grid time
     size_t m_historySize;
 };
 

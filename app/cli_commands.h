@@ -1,0 +1,13 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace dcscope::cli {
+
+// Each registers one subcommand (or group) on the dcscope-cli app. Callbacks throw
+// dcscope::Error for bad input; main() turns that into a one-line message and exit code 2.
+void registerSampleCommand(CLI::App& app);
+void registerInfoCommand(CLI::App& app);
+void registerBenchCommand(CLI::App& app);
+
+}  // namespace dcscope::cli

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <ATen/core/Tensor.h>
+
+#include "dcscope/cancel.h"
+#include "dcscope/model.h"
+#include "dcscope/solver.h"
+
+namespace dcscope::cli {
+
+/// Flags shared by every command that loads a model.
+struct ModelFlags {
+    std::string model;   ///< path or builtin:NAME; empty = the embedded default package
+    std::string device = "cpu";
+};
+void addModelFlags(CLI::App& command, ModelFlags& flags);
+/// Loads the model (or the default package); throws dcscope::Error.
+std::shared_ptr<DiffusionModel> openModel(const ModelFlags& flags);
+/// The spec actually used for an empty --model (default package or an error naming the places looked in).
+std::string resolveModelSpec(const std::string& model);
+
+/// Solver flags with the documented defaults: unipc, bh2, order 2, time_uniform, dc-order 2,
+/// lower-order-final on, corrector on every update but the last, no compensation.
+struct SolverFlags {
+    std::string solver = "unipc";
+    std::string variant = "bh2";
+    int order = 2;
+    std::string grid = "time_uniform";
+    bool noLowerOrderFinal = false;
+    std::vector<int> disabledCorrectors;
+    int dcOrder = 2;
+    int nfe = 0;
+    std::string ratiosFile;
+};
+void addSolverFlags(CLI::App& command, SolverFlags& flags, bool withRatios = true);
+/// Builds and validates the config (ratios read from --ratios when given).
+SolverConfig toSolverConfig(const SolverFlags& flags);
+
+/// Noise and conditioning of a batch.
+struct BatchFlags {
+    std::string noiseFile;
+    uint64_t seed = 0;
+    int batch = 1;
+    std::string classes;   ///< "0,1,..." (one per sample or one for all); empty = unconditional
+    double cfg = 1.0;
+};
+void addBatchFlags(CLI::App& command, BatchFlags& flags);
+/// Start noise [B, shape...] on CPU: from --noise, else N(0, I) from --seed (CPU generator, so a
+/// seed gives the same noise on every device).
+at::Tensor makeNoise(const BatchFlags& flags, const DiffusionModel& model);
+/// Standard normal noise for `batch` samples of the model's shape from `seed`.
+at::Tensor seededNoise(uint64_t seed, int64_t batch, const std::vector<int64_t>& sampleShape);
+/// int64 [B] classes or an undefined tensor (unconditional); validates the range.
+at::Tensor parseClasses(const std::string& text, int64_t batch, const DiffusionModel& model);
+
+/// Writes a grid of image samples [B,C,H,W] (value range of the model) as a PNG, `columns` wide.
+void writeImageGrid(const std::string& path, const at::Tensor& images, std::pair<double, double> valueRange, int columns);
+
+/// The process-wide token that SIGINT sets, so Ctrl-C stops within one model evaluation.
+CancelToken& interruptToken();
+void installInterruptHandler();
+
+/// Progress line on stderr ("step k/S  t=...  nfe=..."), unless quiet.
+StepObserver progressPrinter(bool quiet, const std::string& label);
+
+}  // namespace dcscope::cli

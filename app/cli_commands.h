@@ -9,5 +9,11 @@ namespace dcscope::cli {
 void registerSampleCommand(CLI::App& app);
 void registerInfoCommand(CLI::App& app);
 void registerBenchCommand(CLI::App& app);
+void registerGroundTruthCommand(CLI::App& app);
+void registerSearchCommand(CLI::App& app);
+void registerEvaluateCommand(CLI::App& app);
+void registerCprCommand(CLI::App& app);
+void registerSearchBenchCommand(CLI::App& app);
+void registerQualityCommand(CLI::App& app);
 
 }  // namespace dcscope::cli

@@ -48,7 +48,11 @@ void addSolverFlags(CLI::App& command, SolverFlags& flags, bool withRatios) {
     command.add_option("--disable-corrector", flags.disabledCorrectors, "0-based update indices without UniPC corrector")
         ->delimiter(',');
     command.add_option("--dc-order", flags.dcOrder, "Dynamic compensation order K (1-3)")->capture_default_str();
-    if (withRatios) command.add_option("--ratios", flags.ratiosFile, "Compensation ratios (JSON list or dcscope ratio file)");
+    if (withRatios) {
+        command.add_option("--ratios", flags.ratiosFile, "Compensation ratios (JSON list or dcscope ratio file)");
+        command.add_option("--cpr", flags.cprFile, "CPR coefficients (.npy of 36): ratios predicted for --nfe and --cfg")
+            ->excludes("--ratios");
+    }
 }
 
 SolverConfig toSolverConfig(const SolverFlags& flags) {

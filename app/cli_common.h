@@ -36,6 +36,7 @@ struct SolverFlags {
     int dcOrder = 2;
     int nfe = 0;
     std::string ratiosFile;
+    std::string cprFile;  ///< --cpr: ratios predicted for the run's NFE and guidance (sample)
 };
 void addSolverFlags(CLI::App& command, SolverFlags& flags, bool withRatios = true);
 /// Builds and validates the config (ratios read from --ratios when given).

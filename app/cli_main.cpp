@@ -14,6 +14,12 @@ int main(int argc, char** argv) {
     dcscope::cli::registerSampleCommand(app);
     dcscope::cli::registerInfoCommand(app);
     dcscope::cli::registerBenchCommand(app);
+    dcscope::cli::registerGroundTruthCommand(app);
+    dcscope::cli::registerSearchCommand(app);
+    dcscope::cli::registerEvaluateCommand(app);
+    dcscope::cli::registerCprCommand(app);
+    dcscope::cli::registerSearchBenchCommand(app);
+    dcscope::cli::registerQualityCommand(app);
     dcscope::cli::installInterruptHandler();
     try {
         app.parse(argc, argv);

@@ -7,6 +7,7 @@
 
 #include "cli_commands.h"
 #include "cli_common.h"
+#include "cli_search_common.h"
 #include "dcscope/errors.h"
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/npy.h"
@@ -33,7 +34,8 @@ std::string stepFile(const std::string& dir, const char* prefix, int step) {
 
 void runSample(const SampleFlags& flags) {
     const auto model = openModel(flags.model);
-    const SolverConfig config = toSolverConfig(flags.solver);
+    SolverConfig config = toSolverConfig(flags.solver);
+    if (!flags.solver.cprFile.empty()) config.ratios = cprRatiosForConfig(flags.solver.cprFile, config, flags.batch.cfg);
     const at::Tensor noise = makeNoise(flags.batch, *model);
     const at::Tensor classes = parseClasses(flags.batch.classes, noise.size(0), *model);
     const c10::Device device = parseDevice(flags.model.device);

@@ -7,6 +7,7 @@
 
 #include "dcscope/errors.h"
 #include "dcscope/npy.h"
+#include "linear_combination.h"
 
 namespace dcscope {
 
@@ -21,9 +22,9 @@ std::vector<double> lagrangeWeights(const std::vector<double>& nodes, double x) 
 at::Tensor compensate(const std::vector<at::Tensor>& values, const std::vector<double>& times, double rho) {
     const double target = times[1] + rho * (times[0] - times[1]);
     const auto weights = lagrangeWeights(times, target);
-    at::Tensor result = values[0] * weights[0];
-    for (size_t a = 1; a < values.size(); ++a) result.add_(values[a], weights[a]);
-    return result;
+    std::vector<WeightedTensor> terms;
+    for (size_t a = 0; a < values.size(); ++a) terms.push_back({weights[a], &values[a]});
+    return linearCombination(terms);
 }
 
 at::Tensor compensateDifferentiable(const std::vector<at::Tensor>& values, const std::vector<double>& times,

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "dcscope/errors.h"
+#include "linear_combination.h"
 
 namespace dcscope {
 
@@ -104,7 +105,7 @@ void GuidedDenoiser::validateNoise(const at::Tensor& noise, const std::string& s
 at::Tensor GuidedDenoiser::dataPrediction(const at::Tensor& x, double t) {
     const auto values = m_model.schedule().float32Values(t);
     const auto e = noise(x, t);
-    return at::sub(x, e, values.sigma).div_(values.alpha);
+    return linearCombination({{1.0 / values.alpha, &x}, {-values.sigma / values.alpha, &e}});
 }
 
 }  // namespace dcscope

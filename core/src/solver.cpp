@@ -8,6 +8,7 @@
 
 #include "dcscope/compensation.h"
 #include "dcscope/errors.h"
+#include "linear_combination.h"
 
 namespace dcscope {
 namespace {
@@ -37,16 +38,15 @@ std::vector<double> solveSmall(std::vector<std::vector<double>> a, std::vector<d
     return y;
 }
 
-// x * cx + sum_j coefficient_j * tensor_j in as few memory passes as possible.
+// x * cx + sum_j coefficient_j * tensor_j, fused into one memory pass where possible.
 struct Term {
     double coefficient;
     const at::Tensor* tensor;
 };
 at::Tensor linearCombination(const at::Tensor& x, double cx, const std::vector<Term>& terms) {
-    at::Tensor result = at::mul(x, cx);
-    for (const auto& term : terms)
-        if (term.coefficient != 0.0) result.add_(*term.tensor, term.coefficient);
-    return result;
+    std::vector<WeightedTensor> weighted{{cx, &x}};
+    for (const auto& term : terms) weighted.push_back({term.coefficient, term.tensor});
+    return dcscope::linearCombination(weighted);
 }
 
 }  // namespace
@@ -173,8 +173,17 @@ SamplerState MultistepSampler::advanceDifferentiable(GuidedDenoiser& denoiser, c
     return advanceImpl(denoiser, state, 1.0, &rho, nullptr);
 }
 
+at::Tensor MultistepSampler::trialState(GuidedDenoiser& denoiser, const SamplerState& state, double rho) const {
+    return advanceImpl(denoiser, state, rho, nullptr, nullptr, false).x;
+}
+
+at::Tensor MultistepSampler::trialStateDifferentiable(GuidedDenoiser& denoiser, const SamplerState& state,
+                                                      const at::Tensor& rho) const {
+    return advanceImpl(denoiser, state, 1.0, &rho, nullptr, false).x;
+}
+
 SamplerState MultistepSampler::advanceImpl(GuidedDenoiser& denoiser, const SamplerState& state, double rho,
-                                           const at::Tensor* rhoTensor, at::Tensor* usedModelOutput) const {
+                                           const at::Tensor* rhoTensor, at::Tensor* usedModelOutput, bool evaluateNext) const {
     const int k = state.step;
     if (k < 0 || k >= m_config.steps) throw Error(ErrorCode::InvalidArgument, "advance: no update left after step " + std::to_string(k));
     if (!std::isfinite(rho)) throw Error(ErrorCode::InvalidArgument, "ratio: rho_" + std::to_string(k) + " is not finite");
@@ -201,7 +210,7 @@ SamplerState MultistepSampler::advanceImpl(GuidedDenoiser& denoiser, const Sampl
     at::Tensor newDataPrediction;
     SamplerState next;
     next.step = k + 1;
-    next.x = update(state, history, denoiser, newDataPrediction);
+    next.x = update(state, history, denoiser, newDataPrediction, evaluateNext);
     if (newDataPrediction.defined()) {
         history.push_back({m_times[size_t(k) + 1], m_lambdas[size_t(k) + 1], newDataPrediction});
         if (history.size() > m_historySize) history.erase(history.begin(), history.end() - static_cast<long>(m_historySize));
@@ -212,7 +221,7 @@ SamplerState MultistepSampler::advanceImpl(GuidedDenoiser& denoiser, const Sampl
 }
 
 at::Tensor MultistepSampler::update(const SamplerState& state, const std::vector<HistoryEntry>& history,
-                                    GuidedDenoiser& denoiser, at::Tensor& newDataPrediction) const {
+                                    GuidedDenoiser& denoiser, at::Tensor& newDataPrediction, bool evaluateNext) const {
     const int k = state.step;
     const bool last = k + 1 == m_config.steps;
     const int order = std::min(orderAt(k), static_cast<int>(history.size()));
@@ -279,6 +288,7 @@ at::Tensor MultistepSampler::update(const SamplerState& state, const std::vector
         terms.push_back({msCoefficient, &ms});
         const at::Tensor predicted = linearCombination(state.x, sigmaRatio, terms);
         if (last) return predicted;  // the last update makes no model call
+        if (!evaluateNext && !correctorAt(k)) return predicted;
         const at::Tensor modelAtPredicted = denoiser.dataPrediction(predicted, t);
         newDataPrediction = modelAtPredicted;
         if (!correctorAt(k)) return predicted;
@@ -297,7 +307,7 @@ at::Tensor MultistepSampler::update(const SamplerState& state, const std::vector
         return linearCombination(state.x, sigmaRatio, terms);
     }
     }
-    if (!last) newDataPrediction = denoiser.dataPrediction(xNext, t);
+    if (!last && evaluateNext) newDataPrediction = denoiser.dataPrediction(xNext, t);
     return xNext;
 }
 

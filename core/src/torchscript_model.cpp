@@ -21,6 +21,16 @@ std::string firstLine(const std::string& text) {
     return end == std::string::npos ? text : text.substr(0, end);
 }
 
+// An op failing inside the TorchScript interpreter arrives as a plain std::runtime_error: a
+// multi-line TorchScript traceback whose last line is the actual error.
+std::string lastLine(const std::string& text) {
+    const auto end = text.find_last_not_of("\n ");
+    if (end == std::string::npos) return text;
+    const auto newline = text.rfind('\n', end);
+    const size_t begin = newline == std::string::npos ? 0 : newline + 1;
+    return text.substr(begin, end + 1 - begin);
+}
+
 [[noreturn]] void badManifest(const std::string& path, const std::string& message) {
     throw Error(ErrorCode::BadFile, path + ": " + message);
 }
@@ -73,6 +83,8 @@ TorchScriptModel::TorchScriptModel(ModelInfo info, NoiseSchedule schedule)
 TorchScriptModel::~TorchScriptModel() = default;
 
 const nlohmann::json& TorchScriptModel::manifest() const { return m_modules->manifest; }
+
+c10::Device TorchScriptModel::device() const { return m_modules->device; }
 
 std::shared_ptr<TorchScriptModel> TorchScriptModel::open(const std::string& path, const c10::Device& device) {
     fs::path manifestPath(path);
@@ -201,6 +213,8 @@ at::Tensor TorchScriptModel::forward(const at::Tensor& x, const at::Tensor& mode
         output = m_modules->network.forward(inputs);
     } catch (const c10::Error& e) {
         throw Error(ErrorCode::BadModel, m_modules->networkPath + ": forward failed (" + firstLine(e.what_without_backtrace()) + ")");
+    } catch (const std::exception& e) {
+        throw Error(ErrorCode::BadModel, m_modules->networkPath + ": forward failed (" + lastLine(e.what()) + ")");
     }
     if (!output.isTensor()) throw Error(ErrorCode::BadModel, m_modules->networkPath + ": forward must return one tensor");
     return output.toTensor();
@@ -218,6 +232,8 @@ at::Tensor TorchScriptModel::decode(const at::Tensor& x) {
         return m_modules->decoder->forward({x}).toTensor();
     } catch (const c10::Error& e) {
         throw Error(ErrorCode::BadModel, m_modules->decoderPath + ": decoder failed (" + firstLine(e.what_without_backtrace()) + ")");
+    } catch (const std::exception& e) {
+        throw Error(ErrorCode::BadModel, m_modules->decoderPath + ": decoder failed (" + lastLine(e.what()) + ")");
     }
 }
 

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "dcscope/errors.h"
 
@@ -17,8 +18,15 @@ double maxAbsDiff(const at::Tensor& a, const at::Tensor& b);
 /// Returns an empty string on success, else a description of what happened instead.
 std::string expectError(const std::function<void()>& body, ErrorCode code, const std::string& fragment);
 
-/// A fresh temporary folder for one test (removed by the caller's QTemporaryDir).
+/// Path of a fixture file in tests/data.
 std::string dataFile(const std::string& name);
+
+/// Writes raw bytes to `path` (plain, non-atomic write, for building fixtures). Throws
+/// std::runtime_error when the file cannot be written.
+void writeBytes(const std::string& path, const std::string& bytes);
+
+/// Names of all entries in `folder` (hidden ones included), sorted.
+std::vector<std::string> folderEntries(const std::string& folder);
 
 }  // namespace dcscope::testing
 

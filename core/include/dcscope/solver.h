@@ -102,6 +102,13 @@ public:
     SamplerState advance(GuidedDenoiser& denoiser, const SamplerState& state, double rho) const;
     /// Same with rho as a 0-dim tensor, so gradients flow from the new state into rho.
     SamplerState advanceDifferentiable(GuidedDenoiser& denoiser, const SamplerState& state, const at::Tensor& rho) const;
+    /// The state x at t_{step+1} that advance() would return for ratio rho, without the model call
+    /// at the new time whenever x does not depend on it (DDIM, DPM-Solver++, UniPC updates without
+    /// corrector: no NFE at all). UniPC updates with corrector still make their one model call.
+    /// For trial evaluations of the ratio search.
+    at::Tensor trialState(GuidedDenoiser& denoiser, const SamplerState& state, double rho) const;
+    /// Same with rho as a 0-dim tensor, differentiable with respect to rho.
+    at::Tensor trialStateDifferentiable(GuidedDenoiser& denoiser, const SamplerState& state, const at::Tensor& rho) const;
 
     /// Runs all S updates with the configured ratios. Reports every step to `observer` (may be
     /// empty). Throws Error(Cancelled) if the denoiser's token is set before a model call.
@@ -111,10 +118,12 @@ public:
     StepReport report(const SamplerState& state, const at::Tensor& usedModelOutput, double rho) const;
 
 private:
+    // evaluateNext = false: skip the model call at the new time unless the state needs it (the
+    // returned history then lacks that entry; only trialState uses it).
     SamplerState advanceImpl(GuidedDenoiser& denoiser, const SamplerState& state, double rho, const at::Tensor* rhoTensor,
-                             at::Tensor* usedModelOutput) const;
+                             at::Tensor* usedModelOutput, bool evaluateNext = true) const;
     at::Tensor update(const SamplerState& state, const std::vector<HistoryEntry>& history, GuidedDenoiser& denoiser,
-                      at::Tensor& newDataPrediction) const;
+                      at::Tensor& newDataPrediction, bool evaluateNext = true) const;
 
     const NoiseSchedule& m_schedule;
     SolverConfig m_config;

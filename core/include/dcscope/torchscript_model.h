@@ -20,6 +20,8 @@ public:
     at::Tensor forward(const at::Tensor& x, const at::Tensor& modelTime, const at::Tensor& classes) override;
     void moveTo(const c10::Device& device) override;
     at::Tensor decode(const at::Tensor& x) override;
+    /// Where the network's parameters live.
+    c10::Device device() const;
     /// Folder holding model.json.
     const std::string& folder() const { return m_folder; }
     /// The parsed manifest (for optional sections such as "quality").

@@ -1,0 +1,80 @@
+// `dcscope-cli search`: the greedy per-step search of the compensation ratios (spec section 6).
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli_commands.h"
+#include "cli_common.h"
+#include "cli_search_common.h"
+#include "dcscope/compensation.h"
+#include "dcscope/errors.h"
+#include "dcscope/guided_denoiser.h"
+#include "dcscope/search.h"
+
+namespace dcscope::cli {
+namespace {
+
+struct SearchFlags {
+    ModelFlags model;
+    SolverFlags solver;
+    GroundTruthFlags truth;
+    double cfg = 1.0;
+    std::string optimizer = "golden";
+    int datapoints = 10;
+    uint64_t seed = 0;
+    int budget = GoldenOptions{}.budget;
+    std::string out;
+    bool quiet = false;
+};
+
+void runSearch(const SearchFlags& flags) {
+    const auto model = openModel(flags.model);
+    const SolverConfig config = toSolverConfig(flags.solver);
+    SearchOptions options;
+    options.optimizer = parseRatioOptimizer(flags.optimizer);
+    options.golden.budget = flags.budget;
+    if (flags.budget < 3) throw Error(ErrorCode::InvalidArgument, "budget: must be >= 3, got " + std::to_string(flags.budget));
+    const GroundTruthOptions truthOptions = toGroundTruthOptions(flags.truth);
+    const Datapoints data = makeDatapoints(*model, flags.seed, flags.datapoints);
+    const c10::Device device = parseDevice(flags.model.device);
+    const at::Tensor noise = data.noise.to(device);
+
+    GuidedDenoiser denoiser(*model, Conditioning{data.classes, flags.cfg}, &interruptToken());
+    const MultistepSampler sampler(model->schedule(), config);
+    const GroundTruth truth = computeGroundTruth(denoiser, noise, sampler.times(), truthOptions);
+    if (!flags.quiet)
+        std::fprintf(stderr, "ground truth: %s, error %.3e\n",
+                     truth.fromCache ? "from the cache" : (std::to_string(truth.modelEvaluations) + " model calls").c_str(), truth.error);
+    const SearchResult result = searchRatios(denoiser, noise, config, truth, options, searchProgressPrinter(flags.quiet));
+
+    saveRatios(flags.out, result.ratios,
+               searchMetadata(config, flags.cfg, model->info().source, options.optimizer, flags.datapoints, flags.seed, truthOptions,
+                              truth.error, result));
+    std::printf("searched %d ratios (%s, %s, nfe %d, cfg %g) on %d datapoints: %d model evaluations, %.3f s -> %s\n",
+                config.steps, solverLabel(config).c_str(), toString(options.optimizer).c_str(), config.steps, flags.cfg,
+                flags.datapoints, result.evaluations, result.seconds, flags.out.c_str());
+    nlohmann::json list = result.ratios;
+    std::printf("%s\n", list.dump().c_str());
+}
+
+}  // namespace
+
+void registerSearchCommand(CLI::App& app) {
+    auto flags = std::make_shared<SearchFlags>();
+    CLI::App* command = app.add_subcommand("search", "Search the dynamic-compensation ratios against a fine ground truth");
+    addModelFlags(*command, flags->model);
+    addSolverFlags(*command, flags->solver, false);
+    command->add_option("--cfg", flags->cfg, "Classifier-free guidance scale")->capture_default_str();
+    command->add_option("--optimizer", flags->optimizer, "golden (derivative-free) or adamw (the paper's)")->capture_default_str();
+    command->add_option("--datapoints", flags->datapoints, "Search batch: seeds seed..seed+n-1, classes cycled")->capture_default_str();
+    command->add_option("--seed", flags->seed, "First seed of the search batch")->capture_default_str();
+    command->add_option("--budget", flags->budget, "golden: loss evaluations per step")->capture_default_str();
+    addGroundTruthFlags(*command, flags->truth);
+    command->add_option("--out", flags->out, "Ratio file to write (JSON with metadata)")->required();
+    command->add_flag("--quiet,-q", flags->quiet, "No progress on stderr");
+    command->callback([flags] { runSearch(*flags); });
+}
+
+}  // namespace dcscope::cli

@@ -1,0 +1,105 @@
+#include "cli_search_common.h"
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "dcscope/compensation.h"
+#include "dcscope/cpr.h"
+#include "dcscope/errors.h"
+
+namespace dcscope::cli {
+
+void addGroundTruthFlags(CLI::App& command, GroundTruthFlags& flags) {
+    command.add_option("--fine", flags.fine, "Fine steps of the ground truth in total (split equally over the NFE intervals)")
+        ->capture_default_str();
+    command.add_option("--fine-solver", flags.fineSolver, "Fine solver of the ground truth: ddim or dpmpp2m")->capture_default_str();
+    command.add_flag("--no-cache", flags.noCache, "Neither read nor write the ground-truth cache");
+}
+
+GroundTruthOptions toGroundTruthOptions(const GroundTruthFlags& flags) {
+    if (flags.fine < 1) throw Error(ErrorCode::InvalidArgument, "fine: must be >= 1, got " + std::to_string(flags.fine));
+    GroundTruthOptions options;
+    options.fineSteps = flags.fine;
+    options.fineSolver = parseFineSolver(flags.fineSolver);
+    options.useCache = !flags.noCache;
+    return options;
+}
+
+std::string solverLabel(const SolverConfig& config) {
+    switch (config.solver) {
+    case SolverType::Ddim: return "ddim";
+    case SolverType::DpmSolverPlusPlus: return "dpmpp-" + std::to_string(config.order);
+    case SolverType::UniPC: return "unipc-" + toString(config.variant) + "-" + std::to_string(config.order);
+    }
+    return "?";
+}
+
+nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std::string& model, RatioOptimizer optimizer,
+                              int datapoints, uint64_t seed, const GroundTruthOptions& groundTruth, double groundTruthError,
+                              const SearchResult& result) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& step : result.steps)
+        steps.push_back({{"k", step.step}, {"searched", step.searched}, {"rho", step.rho}, {"loss_before", step.lossBefore},
+                         {"loss_after", step.lossAfter}, {"evaluations", step.evaluations}, {"seconds", step.seconds}});
+    return {{"nfe", config.steps},
+            {"cfg", cfg},
+            {"solver", toString(config.solver)},
+            {"variant", toString(config.variant)},
+            {"order", config.solver == SolverType::Ddim ? 1 : config.order},
+            {"grid", toString(config.grid)},
+            {"lower_order_final", config.lowerOrderFinal},
+            {"disabled_correctors", config.disabledCorrectors},
+            {"dc_order", config.dcOrder},
+            {"optimizer", toString(optimizer)},
+            {"model", model},
+            {"datapoints", datapoints},
+            {"seed", seed},
+            {"fine", groundTruth.fineSteps},
+            {"fine_solver", toString(groundTruth.fineSolver)},
+            {"gt_error", std::isfinite(groundTruthError) ? nlohmann::json(groundTruthError) : nlohmann::json(nullptr)},
+            {"steps", steps},
+            {"evaluations", result.evaluations},
+            {"seconds", result.seconds}};
+}
+
+std::vector<double> ratiosForConfig(const std::string& path, const SolverConfig& config) {
+    SolverConfig checked = config;
+    checked.ratios = loadRatios(path);
+    if (checked.ratios.size() != size_t(config.steps))
+        throw Error(ErrorCode::InvalidArgument, path + ": has " + std::to_string(checked.ratios.size()) + " ratios, --nfe is " +
+                                                    std::to_string(config.steps));
+    try {
+        validate(checked);
+    } catch (const Error& e) {
+        throw Error(e.code(), path + ": " + e.what());
+    }
+    return checked.ratios;
+}
+
+std::vector<double> cprRatiosForConfig(const std::string& path, const SolverConfig& config, double cfg) {
+    SolverConfig checked = config;
+    checked.ratios = predictCprRatios(loadCprCoefficients(path), cfg, config.steps);
+    try {
+        validate(checked);
+    } catch (const Error& e) {
+        throw Error(e.code(), path + ": " + e.what());
+    }
+    return checked.ratios;
+}
+
+SearchObserver searchProgressPrinter(bool quiet) {
+    if (quiet) return {};
+    return [](const SearchStepReport& report) {
+        if (!report.searched) {
+            std::fprintf(stderr, "search step %d/%d  rho = 1 (warm-up)  mse %.4e  evals %d  %.2f s\n", report.step, report.totalSteps,
+                         report.lossAfter, report.evaluations, report.seconds);
+        } else {
+            std::fprintf(stderr, "search step %d/%d  rho = %.5f  mse %.4e -> %.4e  evals %d  %.2f s\n", report.step,
+                         report.totalSteps, report.rho, report.lossBefore, report.lossAfter, report.evaluations, report.seconds);
+        }
+        std::fflush(stderr);
+    };
+}
+
+}  // namespace dcscope::cli

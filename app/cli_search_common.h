@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "cli_common.h"
+#include "dcscope/ground_truth.h"
+#include "dcscope/search.h"
+
+namespace dcscope::cli {
+
+/// Ground-truth flags shared by gt, search, evaluate and search-bench.
+struct GroundTruthFlags {
+    int fine = 200;
+    std::string fineSolver = "ddim";
+    bool noCache = false;
+};
+void addGroundTruthFlags(CLI::App& command, GroundTruthFlags& flags);
+GroundTruthOptions toGroundTruthOptions(const GroundTruthFlags& flags);
+
+/// Short label of a solver configuration, e.g. "unipc-bh2-2" or "dpmpp-2".
+std::string solverLabel(const SolverConfig& config);
+
+/// The metadata written next to searched ratios (everything needed to reproduce the search).
+nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std::string& model, RatioOptimizer optimizer,
+                              int datapoints, uint64_t seed, const GroundTruthOptions& groundTruth, double groundTruthError,
+                              const SearchResult& result);
+
+/// Ratios from --ratios FILE for `config`: Error(InvalidArgument) naming the file when their
+/// count differs from the config's NFE or they are invalid for it (rho_k != 1 for k < dc-order).
+std::vector<double> ratiosForConfig(const std::string& path, const SolverConfig& config);
+
+/// Ratios predicted from --cpr FILE for the config's NFE and guidance `cfg`, validated for it.
+std::vector<double> cprRatiosForConfig(const std::string& path, const SolverConfig& config, double cfg);
+
+/// One stderr line per searched step, unless quiet.
+SearchObserver searchProgressPrinter(bool quiet);
+
+}  // namespace dcscope::cli

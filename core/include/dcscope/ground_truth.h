@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "dcscope/guided_denoiser.h"
+#include "dcscope/schedule.h"
+
+namespace dcscope {
+
+/// The fine solver of the ground-truth trajectory. DDIM is the reference's choice (spec section 6);
+/// DPM-Solver++ 2M (multistep, second order, no extra model calls) is far more accurate for the
+/// same number of fine steps.
+enum class FineSolver { Ddim, DpmSolverPlusPlus2M };
+
+FineSolver parseFineSolver(const std::string& name);  ///< ddim | dpmpp2m
+std::string toString(FineSolver solver);
+
+struct GroundTruthOptions {
+    /// Fine steps in total. Every coarse interval gets the same share,
+    /// finePerInterval(fineSteps, S) = max(1, fineSteps / S) rounded DOWN, so the fine solve takes
+    /// S * that many steps (200 over S = 6: 33 per interval, 198 in all).
+    int fineSteps = 200;
+    FineSolver fineSolver = FineSolver::Ddim;
+    /// Also solve with half the fine steps per interval (max(1, n / 2)) and report the change of
+    /// the final state as the ground truth's own error; costs half a solve more.
+    bool estimateError = true;
+    /// Return the state at every fine time (GroundTruth::finePath).
+    bool keepFinePath = false;
+    bool useCache = true;
+    /// Cache folder; empty: defaultGroundTruthCacheDir().
+    std::string cacheDir;
+    /// What identifies the model in the cache key; empty: modelIdentity(model). Models that
+    /// cannot be identified (neither builtin nor a package on disk) are never cached.
+    std::string modelIdentity;
+};
+
+/// The ground-truth trajectory through the coarse times of a sampler grid (spec section 6).
+struct GroundTruth {
+    std::vector<double> coarseTimes;   ///< t_0 > ... > t_S (the sampler's grid)
+    std::vector<at::Tensor> states;    ///< S+1 states, states[k] at coarseTimes[k]; states[0] is the noise
+    int finePerInterval = 0;           ///< fine steps in each coarse interval
+    std::vector<double> fineTimes;     ///< S * finePerInterval + 1 fine times, through every coarse time
+    std::vector<at::Tensor> finePath;  ///< state at every fine time (only with keepFinePath)
+    /// max |x_S(n) - x_S(max(1, n/2))| over all elements, n = finePerInterval; NaN when not
+    /// estimated or when n = 1 (nothing to halve).
+    double error = 0.0;
+    int modelEvaluations = 0;          ///< model calls spent here (0 when read from the cache)
+    bool fromCache = false;
+    std::string cacheFile;             ///< the entry read or written; empty when not cached
+    bool discardedCorruptEntry = false;  ///< a corrupt entry was found, deleted and recomputed
+    const at::Tensor& finalState() const { return states.back(); }
+};
+
+/// Called after every model call of the fine solves: (calls done, calls in total).
+using GroundTruthProgress = std::function<void(int done, int total)>;
+
+/// Fine steps per coarse interval: max(1, fineSteps / coarseSteps) (integer division).
+int finePerInterval(int fineSteps, int coarseSteps);
+
+/// The fine grid: each coarse interval [t_k, t_{k+1}] split into `perInterval` steps uniform in
+/// lambda (where the first-order DDIM error is uniform), with every coarse time included exactly.
+std::vector<double> fineTimeGrid(const NoiseSchedule& schedule, const std::vector<double>& coarseTimes, int perInterval);
+
+/// $XDG_CACHE_HOME/dcscope/gt, else $HOME/.cache/dcscope/gt; empty when neither is set.
+std::string defaultGroundTruthCacheDir();
+
+/// "builtin:NAME" for built-in models; for packages a digest of model.json's bytes and the
+/// network file's size and bytes; empty when the model cannot be identified.
+std::string modelIdentity(const DiffusionModel& model);
+
+/// Solves from `noise` (the batch, on the model's device) through `coarseTimes` with fine steps
+/// that land on every coarse time, and returns the state at each coarse time. Reads and writes
+/// the on-disk cache: an entry is keyed by model identity, noise bytes, classes, guidance, coarse
+/// times, fine count and fine solver; a corrupt or truncated entry is deleted and recomputed.
+/// Runs on the caller's thread; cancellable between model calls through the denoiser's token
+/// (throws Error(Cancelled)).
+GroundTruth computeGroundTruth(GuidedDenoiser& denoiser, const at::Tensor& noise, const std::vector<double>& coarseTimes,
+                               const GroundTruthOptions& options = {}, const GroundTruthProgress& progress = {});
+
+}  // namespace dcscope

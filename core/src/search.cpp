@@ -1,0 +1,285 @@
+#include "dcscope/search.h"
+
+#include <ATen/ATen.h>
+#include <torch/optim/adamw.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "dcscope/errors.h"
+
+namespace dcscope {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kGolden = 1.618033988749895;   // expansion factor of the bracketing
+constexpr double kCGolden = 0.3819660112501051; // 2 - golden ratio: golden-section fraction
+
+// A loss that counts its evaluations and remembers the best point, so any exit (budget spent,
+// bracket failure) can return the best evaluated point.
+class CountedLoss {
+public:
+    CountedLoss(const std::function<double(double)>& loss, int budget) : m_loss(loss), m_budget(budget) {}
+    double operator()(double x) {
+        double value = m_loss(x);
+        ++m_count;
+        if (!std::isfinite(value)) value = kInf;
+        if (value < m_best.value || m_count == 1) m_best = {x, value, 0};
+        return value;
+    }
+    bool spent() const { return m_count >= m_budget; }
+    Minimum1D best() const { return {m_best.x, m_best.value, m_count}; }
+
+private:
+    const std::function<double(double)>& m_loss;
+    int m_budget;
+    int m_count = 0;
+    Minimum1D m_best{0.0, kInf, 0};
+};
+
+struct Point {
+    double x, f;
+};
+
+// Minimum of the parabola through three points, or NaN when they are (nearly) collinear.
+double parabolaMinimum(const Point& a, const Point& b, const Point& c) {
+    const double r = (b.x - a.x) * (b.f - c.f);
+    const double q = (b.x - c.x) * (b.f - a.f);
+    const double denominator = 2.0 * (q - r);
+    if (std::abs(denominator) < 1e-300) return std::numeric_limits<double>::quiet_NaN();
+    return b.x - ((b.x - c.x) * q - (b.x - a.x) * r) / denominator;
+}
+
+double meanSquaredError(const at::Tensor& x, const at::Tensor& reference) {
+    return (x.detach().to(at::kDouble) - reference.to(x.device(), at::kDouble)).pow(2).mean().item<double>();
+}
+
+at::Tensor meanSquaredErrorTensor(const at::Tensor& x, const at::Tensor& reference) {
+    return (x - reference.to(x.device(), x.scalar_type())).pow(2).mean();
+}
+
+}  // namespace
+
+Datapoints makeDatapoints(const DiffusionModel& model, uint64_t firstSeed, int count) {
+    if (count < 1) throw Error(ErrorCode::InvalidArgument, "datapoints: must be >= 1, got " + std::to_string(count));
+    const auto& info = model.info();
+    std::vector<int64_t> shape{1};
+    shape.insert(shape.end(), info.sampleShape.begin(), info.sampleShape.end());
+    std::vector<at::Tensor> noises;
+    std::vector<int64_t> classes;
+    for (int i = 0; i < count; ++i) {
+        auto generator = at::detail::createCPUGenerator(firstSeed + uint64_t(i));
+        noises.push_back(at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat)));
+        if (model.isConditional()) classes.push_back(i % info.numClasses);
+    }
+    Datapoints result;
+    result.noise = at::cat(noises);
+    if (!classes.empty()) result.classes = at::tensor(classes, at::TensorOptions().dtype(at::kLong));
+    result.firstSeed = firstSeed;
+    return result;
+}
+
+Minimum1D minimiseGolden(const std::function<double(double)>& lossFunction, const GoldenOptions& options) {
+    if (options.budget < 3) throw Error(ErrorCode::InvalidArgument, "golden: budget must be >= 3, got " + std::to_string(options.budget));
+    if (!(options.initialStep > 0.0) || !std::isfinite(options.initialStep))
+        throw Error(ErrorCode::InvalidArgument, "golden: initial step must be positive");
+    CountedLoss f(lossFunction, options.budget);
+
+    // 1. Bracket: walk downhill from `start` until the loss rises again. Steps grow by the golden
+    // ratio, or jump to the minimum of the parabola through the last three points when that lies
+    // ahead (at most 10 steps further), which on near-quadratic losses lands next to the optimum.
+    Point a{options.start, f(options.start)};
+    Point b{options.start + options.initialStep, f(options.start + options.initialStep)};
+    if (b.f > a.f) std::swap(a, b);  // walk from a through b, downhill
+    Point c{b.x + kGolden * (b.x - a.x), 0.0};
+    c.f = f(c.x);
+    while (c.f < b.f && !f.spent()) {
+        const double step = c.x - b.x;
+        double next = parabolaMinimum(a, b, c);
+        const double limit = c.x + 10.0 * step;
+        const bool ahead = std::isfinite(next) && (next - c.x) * step > 0.0;
+        if (!ahead) next = c.x + kGolden * step;
+        else if ((next - limit) * step > 0.0) next = limit;
+        a = b;
+        b = c;
+        c = {next, f(next)};
+    }
+    if (f.spent() || !(b.f <= c.f)) return f.best();
+
+    // 2. Brent's method on [lo, hi] around b, starting from the three bracket points so its first
+    // step can already be parabolic.
+    double lo = std::min(a.x, c.x), hi = std::max(a.x, c.x);
+    Point x = b, w = a.f <= c.f ? a : c, v = a.f <= c.f ? c : a;
+    double d = 0.0, e = hi - lo;  // e: the step before last; a large one allows a parabolic step now
+    while (!f.spent()) {
+        const double middle = 0.5 * (lo + hi);
+        const double tol1 = options.tolerance * std::abs(x.x) + 1e-10, tol2 = 2.0 * tol1;
+        if (std::abs(x.x - middle) <= tol2 - 0.5 * (hi - lo)) break;
+        bool golden = true;
+        if (std::abs(e) > tol1) {
+            double r = (x.x - w.x) * (x.f - v.f);
+            double q = (x.x - v.x) * (x.f - w.f);
+            double p = (x.x - v.x) * q - (x.x - w.x) * r;
+            q = 2.0 * (q - r);
+            if (q > 0.0) p = -p;
+            q = std::abs(q);
+            const double previous = e;
+            e = d;
+            if (std::abs(p) < std::abs(0.5 * q * previous) && p > q * (lo - x.x) && p < q * (hi - x.x)) {
+                d = p / q;
+                const double u = x.x + d;
+                if (u - lo < tol2 || hi - u < tol2) d = std::copysign(tol1, middle - x.x);
+                golden = false;
+            }
+        }
+        if (golden) {
+            e = x.x >= middle ? lo - x.x : hi - x.x;
+            d = kCGolden * e;
+        }
+        const double ux = std::abs(d) >= tol1 ? x.x + d : x.x + std::copysign(tol1, d);
+        const Point u{ux, f(ux)};
+        if (u.f <= x.f) {
+            (u.x >= x.x ? lo : hi) = x.x;
+            v = w;
+            w = x;
+            x = u;
+        } else {
+            (u.x < x.x ? lo : hi) = u.x;
+            if (u.f <= w.f || w.x == x.x) {
+                v = w;
+                w = u;
+            } else if (u.f <= v.f || v.x == x.x || v.x == w.x) {
+                v = u;
+            }
+        }
+    }
+    return f.best();
+}
+
+Minimum1D minimiseAdamW(const std::function<at::Tensor(const at::Tensor&)>& loss, const AdamWOptions& options) {
+    if (options.iterations < 1)
+        throw Error(ErrorCode::InvalidArgument, "adamw: iterations must be >= 1, got " + std::to_string(options.iterations));
+    at::AutoGradMode enableGrad(true);
+    torch::Tensor parameter = torch::full({}, options.start, torch::TensorOptions().dtype(torch::kDouble)).requires_grad_(true);
+    torch::optim::AdamW optimizer({parameter}, torch::optim::AdamWOptions(options.learningRate)
+                                                   .betas({options.beta1, options.beta2})
+                                                   .eps(options.eps)
+                                                   .weight_decay(options.weightDecay));
+    Minimum1D result;
+    for (int iteration = 0; iteration < options.iterations; ++iteration) {
+        optimizer.zero_grad();
+        const at::Tensor value = loss(parameter);
+        value.backward();
+        optimizer.step();
+        result.value = value.item<double>();
+        ++result.evaluations;
+    }
+    result.x = parameter.item<double>();
+    if (!std::isfinite(result.x)) throw Error(ErrorCode::NonFinite, "adamw: the ratio became non-finite");
+    return result;
+}
+
+RatioOptimizer parseRatioOptimizer(const std::string& name) {
+    if (name == "adamw") return RatioOptimizer::AdamW;
+    if (name == "golden") return RatioOptimizer::Golden;
+    throw Error(ErrorCode::InvalidArgument, "optimizer '" + name + "' is not one of adamw, golden");
+}
+
+std::string toString(RatioOptimizer optimizer) { return optimizer == RatioOptimizer::AdamW ? "adamw" : "golden"; }
+
+SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, const SolverConfig& config,
+                          const GroundTruth& groundTruth, const SearchOptions& options, const SearchObserver& observer) {
+    at::NoGradGuard noGrad;
+    SolverConfig plain = config;
+    plain.ratios.clear();
+    const MultistepSampler sampler(denoiser.model().schedule(), plain);
+    const int steps = sampler.steps();
+    const auto& times = sampler.times();
+    if (groundTruth.states.size() != times.size() || groundTruth.coarseTimes.size() != times.size())
+        throw Error(ErrorCode::InvalidArgument, "ground truth: has " + std::to_string(groundTruth.states.size()) +
+                                                    " states, the search needs " + std::to_string(times.size()));
+    for (size_t k = 0; k < times.size(); ++k)
+        if (std::abs(groundTruth.coarseTimes[k] - times[k]) > 1e-12)
+            throw Error(ErrorCode::InvalidArgument, "ground truth: computed for another time grid (t_" + std::to_string(k) + ")");
+    if (groundTruth.states[0].sizes() != noise.sizes())
+        throw Error(ErrorCode::InvalidArgument, "ground truth: computed for another batch (shape differs from the noise)");
+
+    const auto begin = std::chrono::steady_clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count(); };
+    const int nfeBefore = denoiser.nfe();
+    int backwardPasses = 0;
+    auto evaluations = [&] { return denoiser.nfe() - nfeBefore + backwardPasses; };
+
+    SearchResult result;
+    result.ratios.assign(size_t(steps), 1.0);
+    SamplerState state = sampler.start(denoiser, noise);
+    for (int k = 0; k < steps; ++k) {
+        const at::Tensor& target = groundTruth.states[size_t(k) + 1];
+        SearchStepReport report;
+        report.step = k;
+        report.totalSteps = steps;
+        if (k < config.dcOrder) {
+            state = sampler.advance(denoiser, state, 1.0);
+            report.lossBefore = report.lossAfter = meanSquaredError(state.x, target);
+        } else {
+            report.searched = true;
+            // A trial needs a model call only when the update has a corrector; then the trial's
+            // full state is kept, so the chosen ratio's real update can reuse it.
+            const bool trialCallsModel = sampler.correctorAt(k);
+            std::map<double, SamplerState> trials;
+            double lossAtOne = std::numeric_limits<double>::quiet_NaN();
+            denoiser.setCheckFinite(false);  // a wild trial ratio gives an infinite loss, not an error
+            double rho = 1.0;
+            try {
+                if (options.optimizer == RatioOptimizer::Golden) {
+                    const auto loss = [&](double trialRho) {
+                        double value;
+                        if (trialCallsModel) {
+                            SamplerState trial = sampler.advance(denoiser, state, trialRho);
+                            value = meanSquaredError(trial.x, target);
+                            trials.emplace(trialRho, std::move(trial));
+                        } else {
+                            value = meanSquaredError(sampler.trialState(denoiser, state, trialRho), target);
+                        }
+                        if (trialRho == 1.0) lossAtOne = value;
+                        return value;
+                    };
+                    rho = minimiseGolden(loss, options.golden).x;
+                } else {
+                    const auto loss = [&](const at::Tensor& parameter) {
+                        const at::Tensor value = meanSquaredErrorTensor(sampler.trialStateDifferentiable(denoiser, state, parameter), target);
+                        if (trialCallsModel) ++backwardPasses;  // the caller's backward goes through the model call
+                        if (parameter.item<double>() == 1.0) lossAtOne = value.item<double>();
+                        return value;
+                    };
+                    rho = minimiseAdamW(loss, options.adamw).x;
+                }
+            } catch (...) {
+                denoiser.setCheckFinite(true);
+                throw;
+            }
+            denoiser.setCheckFinite(true);
+            if (std::isnan(lossAtOne)) lossAtOne = meanSquaredError(sampler.trialState(denoiser, state, 1.0), target);
+            const auto reused = trials.find(rho);
+            state = reused != trials.end() ? reused->second : sampler.advance(denoiser, state, rho);
+            result.ratios[size_t(k)] = rho;
+            report.rho = rho;
+            report.lossBefore = lossAtOne;
+            report.lossAfter = meanSquaredError(state.x, target);
+            if (!std::isfinite(report.lossAfter))
+                throw Error(ErrorCode::NonFinite, "search: step " + std::to_string(k) + " diverged (no finite loss for any ratio tried)");
+        }
+        report.evaluations = evaluations();
+        report.seconds = elapsed();
+        result.steps.push_back(report);
+        if (observer) observer(report);
+    }
+    result.evaluations = evaluations();
+    result.seconds = elapsed();
+    return result;
+}
+
+}  // namespace dcscope

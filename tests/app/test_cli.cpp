@@ -1,0 +1,153 @@
+// dcscope-cli as a user runs it: real processes, real files, exit codes and one-line errors.
+#include <QProcess>
+#include <QTemporaryDir>
+
+#include <filesystem>
+#include <fstream>
+
+#include "dcscope/npy.h"
+#include "support/test_support.h"
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QString out;
+    QString err;
+};
+
+Run runCli(const QStringList& arguments) {
+    QProcess process;
+    process.start(QStringLiteral(DCSCOPE_CLI_PATH), arguments);
+    if (!process.waitForFinished(120000)) {
+        process.kill();
+        return {};
+    }
+    return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
+}
+
+void writeText(const QString& path, const std::string& text) {
+    std::ofstream(path.toStdString(), std::ios::binary) << text;
+}
+
+}  // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void sampleWritesOutputsAndTrajectory() {
+        QTemporaryDir dir;
+        const QString out = dir.filePath("x.npy"), png = dir.filePath("grid.png"), trajectory = dir.filePath("traj");
+        const auto run = runCli({"sample", "--model", "builtin:gmm-image", "--seed", "3", "--batch", "4", "--class", "0,1,2,3",
+                                 "--cfg", "3", "--nfe", "6", "--out", out, "--png", png, "--trajectory", trajectory, "-q"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const auto x = dcscope::loadNpy(out.toStdString());
+        QCOMPARE(x.sizes(), (c10::IntArrayRef{4, 1, 8, 8}));
+        QVERIFY(QFileInfo(png).size() > 100);
+        for (int step = 0; step <= 6; ++step) {
+            QVERIFY(QFileInfo::exists(QString("%1/x_%2.npy").arg(trajectory).arg(step, 3, 10, QChar('0'))));
+            QVERIFY(QFileInfo::exists(QString("%1/x0_%2.npy").arg(trajectory).arg(step, 3, 10, QChar('0'))));
+        }
+        QVERIFY(at::equal(dcscope::loadNpy((trajectory + "/x_006.npy").toStdString()), x));
+        QVERIFY(QFileInfo::exists(trajectory + "/trajectory.json"));
+
+        // The same seed gives the same samples; --noise with those start values does too.
+        const QString again = dir.filePath("again.npy");
+        QCOMPARE(runCli({"sample", "--model", "builtin:gmm-image", "--seed", "3", "--batch", "4", "--class", "0,1,2,3", "--cfg", "3",
+                         "--nfe", "6", "--out", again, "-q"})
+                     .exitCode,
+                 0);
+        QVERIFY(at::equal(dcscope::loadNpy(again.toStdString()), x));
+        const QString fromNoise = dir.filePath("from_noise.npy");
+        QCOMPARE(runCli({"sample", "--model", "builtin:gmm-image", "--noise", trajectory + "/x_000.npy", "--class", "0,1,2,3", "--cfg",
+                         "3", "--nfe", "6", "--out", fromNoise, "-q"})
+                     .exitCode,
+                 0);
+        QVERIFY(at::equal(dcscope::loadNpy(fromNoise.toStdString()), x));
+    }
+
+    void ratiosFromFileChangeTheResultUnlessAllOne() {
+        QTemporaryDir dir;
+        writeText(dir.filePath("ones.json"), "[1, 1, 1, 1, 1, 1]");
+        writeText(dir.filePath("dc.json"), R"({"ratios": [1, 1, 0.9, 1.1, 0.95, 1.0], "nfe": 6})");
+        auto sampleWith = [&](const QString& ratios, const QString& out) {
+            QStringList args{"sample", "--model", "builtin:gmm2d", "--batch", "8", "--nfe", "6", "--out", dir.filePath(out), "-q"};
+            if (!ratios.isEmpty()) args << "--ratios" << dir.filePath(ratios);
+            const auto run = runCli(args);
+            if (run.exitCode != 0) qWarning() << run.err;
+            return dcscope::loadNpy(dir.filePath(out).toStdString());
+        };
+        const auto plain = sampleWith("", "plain.npy");
+        QVERIFY(at::equal(sampleWith("ones.json", "ones.npy"), plain));
+        QVERIFY(!at::equal(sampleWith("dc.json", "dc.npy"), plain));
+    }
+
+    void infoSummarisesAModel() {
+        const auto run = runCli({"info", "builtin:gmm2d"});
+        QCOMPARE(run.exitCode, 0);
+        QVERIFY(run.out.contains("gmm2d"));
+        QVERIFY(run.out.contains("4 classes"));
+    }
+
+    void badInputGivesExitTwoAndOneLineNamingTheCulprit_data() {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<QString>("fragment");
+        const QStringList base{"sample", "--model", "builtin:gmm-image", "-q"};
+        QTest::newRow("nfe 0") << (base + QStringList{"--nfe", "0"}) << "nfe";
+        QTest::newRow("order 4") << (base + QStringList{"--nfe", "5", "--order", "4"}) << "order";
+        QTest::newRow("unknown solver") << (base + QStringList{"--nfe", "5", "--solver", "euler"}) << "solver";
+        QTest::newRow("unknown grid") << (base + QStringList{"--nfe", "5", "--skip", "karras"}) << "time grid";
+        QTest::newRow("class out of range") << (base + QStringList{"--nfe", "5", "--class", "7"}) << "class";
+        QTest::newRow("class count") << (base + QStringList{"--nfe", "5", "--batch", "3", "--class", "0,1"}) << "class";
+        QTest::newRow("missing model") << QStringList{"sample", "--model", "/nonexistent/pkg", "--nfe", "5"} << "/nonexistent/pkg";
+        QTest::newRow("unknown builtin") << QStringList{"info", "builtin:nope"} << "builtin:nope";
+        QTest::newRow("missing noise") << (base + QStringList{"--nfe", "5", "--noise", "/nonexistent/n.npy"}) << "/nonexistent/n.npy";
+        QTest::newRow("missing nfe") << QStringList{"sample", "--model", "builtin:gmm2d"} << "--nfe";
+        QTest::newRow("bad device") << (base + QStringList{"--nfe", "5", "--device", "tpu"}) << "device";
+    }
+    void badInputGivesExitTwoAndOneLineNamingTheCulprit() {
+        QFETCH(QStringList, arguments);
+        QFETCH(QString, fragment);
+        const auto run = runCli(arguments);
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY2(run.err.contains(fragment), qPrintable(run.err));
+        QCOMPARE(run.err.trimmed().count('\n'), 0);
+    }
+
+    void badFilesGiveExitTwo() {
+        QTemporaryDir dir;
+        writeText(dir.filePath("garbage.npy"), "not numpy at all");
+        writeText(dir.filePath("bad.json"), "[1, 1, ");
+        writeText(dir.filePath("short.json"), "[1, 1, 0.9]");
+        writeText(dir.filePath("rho0.json"), "[0.5, 1, 1, 1, 1]");
+        // A NaN in the start noise.
+        auto nanNoise = at::randn({2, 1, 8, 8});
+        nanNoise[0][0][0][0] = NAN;
+        dcscope::saveNpy(dir.filePath("nan.npy").toStdString(), nanNoise);
+        dcscope::saveNpy(dir.filePath("shape.npy").toStdString(), at::randn({2, 1, 7, 8}));
+        const QStringList base{"sample", "--model", "builtin:gmm-image", "--nfe", "5", "-q"};
+        const std::vector<std::pair<QStringList, QString>> cases = {
+            {base + QStringList{"--noise", dir.filePath("garbage.npy")}, "garbage.npy"},
+            {base + QStringList{"--noise", dir.filePath("nan.npy")}, "NaN"},
+            {base + QStringList{"--noise", dir.filePath("shape.npy")}, "shape"},
+            {base + QStringList{"--ratios", dir.filePath("bad.json")}, "bad.json"},
+            {base + QStringList{"--ratios", dir.filePath("short.json")}, "ratios"},
+            {base + QStringList{"--ratios", dir.filePath("rho0.json")}, "rho_0"},
+        };
+        for (const auto& [arguments, fragment] : cases) {
+            const auto run = runCli(arguments);
+            QVERIFY2(run.exitCode == 2 && run.err.contains(fragment), qPrintable(run.err));
+        }
+    }
+
+    void benchQuickRunsAndPrintsATable() {
+        const auto run = runCli({"bench", "--quick"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY(run.out.contains("unipc-bh2-2+DC"));
+        QVERIFY(run.out.contains("gmm-image"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"

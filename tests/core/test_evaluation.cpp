@@ -1,0 +1,95 @@
+// Held-out evaluation: the interval arithmetic against closed forms, and the per-datapoint MSE of
+// solver configurations against the ground truth.
+#include <cmath>
+
+#include "dcscope/evaluation.h"
+#include "dcscope/gaussian_mixture_model.h"
+#include "dcscope/guided_denoiser.h"
+#include "dcscope/search.h"
+#include "support/test_support.h"
+
+using namespace dcscope;
+
+namespace {
+
+GroundTruthOptions uncached() {
+    GroundTruthOptions options;
+    options.useCache = false;
+    return options;
+}
+
+SolverConfig configFor(SolverType solver, int order, int steps) {
+    SolverConfig config;
+    config.solver = solver;
+    config.order = order;
+    config.steps = steps;
+    return config;
+}
+
+}  // namespace
+
+class TestEvaluation : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void studentQuantiles() {
+        QVERIFY(std::abs(studentT975(1) - 12.7062) < 1e-4);
+        QVERIFY(std::abs(studentT975(9) - 2.26216) < 1e-5);
+        QVERIFY(std::abs(studentT975(30) - 2.04227) < 1e-5);
+        QVERIFY(std::abs(studentT975(31) - 2.03951) < 1e-5);
+        QVERIFY(std::abs(studentT975(100) - 1.98397) < 1e-5);
+        QVERIFY(std::abs(studentT975(100000) - 1.95999) < 1e-5);
+        DCSCOPE_EXPECT_ERROR(studentT975(0), ErrorCode::InvalidArgument, "degrees of freedom");
+    }
+
+    void meanIntervalClosedForm() {
+        // {1, 2, 3, 4}: mean 2.5, sd sqrt(5/3), half width t(3) * sd / 2.
+        const auto interval = meanWithInterval({1, 2, 3, 4});
+        QCOMPARE(interval.count, 4);
+        QVERIFY(std::abs(interval.mean - 2.5) < 1e-15);
+        QVERIFY(std::abs(interval.standardDeviation - std::sqrt(5.0 / 3.0)) < 1e-15);
+        const double half = 3.18245 * std::sqrt(5.0 / 3.0) / 2.0;
+        QVERIFY(std::abs(interval.lower - (2.5 - half)) < 1e-5);
+        QVERIFY(std::abs(interval.upper - (2.5 + half)) < 1e-5);
+        const auto single = meanWithInterval({0.25});
+        QCOMPARE(single.lower, 0.25);
+        QCOMPARE(single.upper, 0.25);
+        DCSCOPE_EXPECT_ERROR(meanWithInterval({}), ErrorCode::InvalidArgument, "no datapoints");
+    }
+
+    void evaluatesConfigurationsAgainstTheGroundTruth() {
+        const auto model = GaussianMixtureModel::builtin("gmm-image");
+        const Datapoints data = makeDatapoints(*model, kHeldOutSeedOffset, 8);
+        GuidedDenoiser denoiser(*model, Conditioning{data.classes, 7.5});
+        const std::vector<EvaluationEntry> entries{{"unipc", configFor(SolverType::UniPC, 2, 10)},
+                                                   {"ddim", configFor(SolverType::Ddim, 1, 10)},
+                                                   {"unipc-20", configFor(SolverType::UniPC, 2, 20)}};
+        const HeldOutEvaluation evaluation = evaluateHeldOut(denoiser, data.noise, entries, uncached());
+        QCOMPARE(evaluation.rows.size(), size_t(3));
+        // Two grids (nfe 10 and 20): two ground truths of 200 + 100 fine calls each.
+        QCOMPARE(evaluation.groundTruthEvaluations, 2 * 300);
+        QVERIFY(evaluation.groundTruthError > 0.0);
+        for (size_t i = 0; i < entries.size(); ++i) {
+            const auto& row = evaluation.rows[i];
+            QCOMPARE(row.name, entries[i].name);
+            QCOMPARE(row.perDatapoint.size(), size_t(8));
+            QCOMPARE(row.modelEvaluations, entries[i].config.steps);
+            QVERIFY(row.mse.lower <= row.mse.mean && row.mse.mean <= row.mse.upper);
+            QVERIFY(row.mse.mean > 0.0);
+        }
+        // The first-order solver is worse, and more steps are better.
+        QVERIFY(evaluation.rows[1].mse.mean > evaluation.rows[0].mse.mean);
+        QVERIFY(evaluation.rows[2].mse.mean < evaluation.rows[0].mse.mean);
+
+        // Per datapoint: mean over elements of the squared final-state error.
+        const MultistepSampler sampler(model->schedule(), entries[0].config);
+        const GroundTruth truth = computeGroundTruth(denoiser, data.noise, sampler.times(), uncached());
+        const at::Tensor final = sample(denoiser, data.noise, entries[0].config);
+        const at::Tensor expected = (final.to(at::kDouble) - truth.finalState().to(at::kDouble)).pow(2).mean({1, 2, 3});
+        for (int64_t b = 0; b < 8; ++b)
+            QVERIFY(std::abs(evaluation.rows[0].perDatapoint[size_t(b)] - expected[b].item<double>()) < 1e-15);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestEvaluation)
+#include "test_evaluation.moc"

@@ -1,0 +1,257 @@
+// The ratio search: the 1-D optimisers on closed-form losses, the greedy per-step search on the
+// exact builtin:gmm-image model (held-out improvement, evaluation counts, solvers, cancellation).
+#include <cmath>
+
+#include "dcscope/evaluation.h"
+#include "dcscope/gaussian_mixture_model.h"
+#include "dcscope/guided_denoiser.h"
+#include "dcscope/search.h"
+#include "dcscope/solver.h"
+#include "support/fake_models.h"
+#include "support/test_support.h"
+
+using namespace dcscope;
+
+namespace {
+
+GroundTruthOptions uncached() {
+    GroundTruthOptions options;
+    options.useCache = false;
+    return options;
+}
+
+SolverConfig uniPC(int steps, int order = 2) {
+    SolverConfig config;
+    config.solver = SolverType::UniPC;
+    config.variant = UniPCVariant::Bh2;
+    config.order = order;
+    config.steps = steps;
+    return config;
+}
+
+struct Setup {
+    std::shared_ptr<GaussianMixtureModel> model = GaussianMixtureModel::builtin("gmm-image");
+    Datapoints search = makeDatapoints(*model, 0, 10);
+    Datapoints heldOut = makeDatapoints(*model, kHeldOutSeedOffset, 16);
+    GuidedDenoiser searchDenoiser{*model, Conditioning{search.classes, 7.5}};
+    GuidedDenoiser heldOutDenoiser{*model, Conditioning{heldOut.classes, 7.5}};
+
+    SearchResult run(const SolverConfig& config, RatioOptimizer optimizer, const SearchObserver& observer = {}) {
+        const MultistepSampler sampler(model->schedule(), config);
+        const GroundTruth truth = computeGroundTruth(searchDenoiser, search.noise, sampler.times(), uncached());
+        SearchOptions options;
+        options.optimizer = optimizer;
+        return searchRatios(searchDenoiser, search.noise, config, truth, options, observer);
+    }
+    // Held-out MSE of the plain solver and of the solver with `ratios`.
+    std::pair<double, double> heldOutMse(const SolverConfig& config, const std::vector<double>& ratios) {
+        SolverConfig compensated = config;
+        compensated.ratios = ratios;
+        const auto evaluation = evaluateHeldOut(heldOutDenoiser, heldOut.noise, {{"plain", config}, {"dc", compensated}}, uncached());
+        return {evaluation.rows[0].mse.mean, evaluation.rows[1].mse.mean};
+    }
+};
+
+QString describe(const SearchResult& result) {
+    QString text = "ratios:";
+    for (double rho : result.ratios) text += QString(" %1").arg(rho, 0, 'f', 4);
+    return text + QString(", %1 evaluations").arg(result.evaluations);
+}
+
+}  // namespace
+
+class TestSearch : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void datapointsAreIndependentOfTheBatch() {
+        const auto model = GaussianMixtureModel::builtin("gmm-image");
+        const Datapoints ten = makeDatapoints(*model, 100, 10);
+        const Datapoints tail = makeDatapoints(*model, 105, 3);
+        QCOMPARE(ten.noise.sizes(), (c10::IntArrayRef{10, 1, 8, 8}));
+        QVERIFY(at::equal(ten.noise.narrow(0, 5, 3), tail.noise));
+        QCOMPARE(ten.classes[5].item<int64_t>(), 1);  // i % 4
+        QCOMPARE(tail.classes[0].item<int64_t>(), 0); // cycled from the batch's own start
+        QVERIFY(!makeDatapoints(*dcscope::testing::singleGaussian(4, 0.3), 0, 3).classes.defined());  // unconditional
+        DCSCOPE_EXPECT_ERROR(makeDatapoints(*model, 0, 0), ErrorCode::InvalidArgument, "datapoints");
+    }
+
+    void goldenConvergesOnAQuadratic_data() {
+        QTest::addColumn<double>("optimum");
+        QTest::newRow("near") << 1.37;
+        QTest::newRow("below") << 0.42;
+        QTest::newRow("far") << 3.1;
+        QTest::newRow("at the start") << 1.0;
+    }
+    void goldenConvergesOnAQuadratic() {
+        QFETCH(double, optimum);
+        int calls = 0;
+        const auto result = minimiseGolden([&](double x) {
+            ++calls;
+            return 2.0 * (x - optimum) * (x - optimum) + 0.5;
+        });
+        QVERIFY2(std::abs(result.x - optimum) < 1e-3, qPrintable(QString("x = %1 after %2 calls").arg(result.x).arg(calls)));
+        QCOMPARE(result.evaluations, calls);
+        QVERIFY(calls <= GoldenOptions{}.budget);
+        QVERIFY(std::abs(result.value - (2.0 * (result.x - optimum) * (result.x - optimum) + 0.5)) < 1e-15);
+    }
+
+    void goldenHandlesNonQuadraticAndNonFiniteLosses() {
+        // Quartic with an asymmetric valley, and a loss that is infinite beyond 1.6.
+        GoldenOptions options;
+        options.budget = 12;
+        const auto quartic = minimiseGolden([](double x) { return std::pow(x - 0.8, 4) + 0.1 * std::pow(x - 0.8, 2); }, options);
+        QVERIFY2(std::abs(quartic.x - 0.8) < 1e-2, qPrintable(QString::number(quartic.x)));
+        const auto walled = minimiseGolden([](double x) { return x > 1.6 ? std::nan("") : (x - 1.5) * (x - 1.5); }, options);
+        QVERIFY2(std::abs(walled.x - 1.5) < 1e-2, qPrintable(QString::number(walled.x)));
+        DCSCOPE_EXPECT_ERROR(minimiseGolden([](double x) { return x; }, GoldenOptions{1.0, 0.1, 2, 1e-4}), ErrorCode::InvalidArgument,
+                             "budget");
+    }
+
+    void adamwConvergesOnAQuadratic() {
+        // The paper's settings (lr 0.1, 40 iterations from 1.0, weight decay 0.01): converged to
+        // 1e-3 for an optimum within reach of 40 steps of ~lr.
+        for (double optimum : {1.37, 0.7}) {
+            int calls = 0;
+            const auto result = minimiseAdamW([&](const at::Tensor& x) {
+                ++calls;
+                QVERIFY(x.requires_grad());
+                return (x - optimum).pow(2) * 3.0;
+            });
+            QCOMPARE(calls, 40);
+            QCOMPARE(result.evaluations, 40);
+            QVERIFY2(std::abs(result.x - optimum) < 1e-3, qPrintable(QString("optimum %1: x = %2").arg(optimum).arg(result.x)));
+        }
+    }
+
+    void searchReducesHeldOutError_data() {
+        QTest::addColumn<int>("steps");
+        QTest::addColumn<int>("order");
+        QTest::newRow("nfe 8, order 2") << 8 << 2;
+        QTest::newRow("nfe 10, order 2") << 10 << 2;
+        QTest::newRow("nfe 10, order 3") << 10 << 3;
+    }
+    void searchReducesHeldOutError() {
+        QFETCH(int, steps);
+        QFETCH(int, order);
+        Setup setup;
+        const SolverConfig config = uniPC(steps, order);
+        const SearchResult result = setup.run(config, RatioOptimizer::Golden);
+        QCOMPARE(result.ratios.size(), size_t(steps));
+        QCOMPARE(result.ratios[0], 1.0);
+        QCOMPARE(result.ratios[1], 1.0);
+        const auto [plain, compensated] = setup.heldOutMse(config, result.ratios);
+        qInfo().noquote() << describe(result) << QString("held-out MSE %1 -> %2").arg(plain, 0, 'e', 3).arg(compensated, 0, 'e', 3);
+        QVERIFY2(compensated < 0.9 * plain, qPrintable(describe(result)));
+    }
+
+    void goldenMatchesAdamwWithAThirdOfTheEvaluations() {
+        Setup setup;
+        const SolverConfig config = uniPC(8);
+        const SearchResult adamw = setup.run(config, RatioOptimizer::AdamW);
+        const SearchResult golden = setup.run(config, RatioOptimizer::Golden);
+        // adamw: 40 forward + 40 backward through the corrector's model call at every searched step
+        // but the last (no model call there), plus the real updates.
+        QCOMPARE(adamw.evaluations, 8 + (8 - 2 - 1) * 80);
+        QVERIFY2(3 * golden.evaluations <= adamw.evaluations, qPrintable(describe(golden)));
+        const auto [plain, withAdamw] = setup.heldOutMse(config, adamw.ratios);
+        const auto [plain2, withGolden] = setup.heldOutMse(config, golden.ratios);
+        QCOMPARE(plain, plain2);
+        qInfo().noquote() << "adamw" << describe(adamw) << withAdamw << "golden" << describe(golden) << withGolden << "plain" << plain;
+        QVERIFY(withAdamw < plain);
+        QVERIFY2(withGolden <= withAdamw * 1.02, qPrintable(QString("golden %1, adamw %2").arg(withGolden).arg(withAdamw)));
+    }
+
+    void stepReportsAreConsistent() {
+        Setup setup;
+        const SolverConfig config = uniPC(6);
+        std::vector<SearchStepReport> reports;
+        const SearchResult result = setup.run(config, RatioOptimizer::Golden, [&](const SearchStepReport& r) { reports.push_back(r); });
+        QCOMPARE(reports.size(), size_t(6));
+        int previousEvaluations = 0;
+        double previousSeconds = 0.0;
+        for (int k = 0; k < 6; ++k) {
+            const auto& report = reports[size_t(k)];
+            QCOMPARE(report.step, k);
+            QCOMPARE(report.totalSteps, 6);
+            QCOMPARE(report.searched, k >= config.dcOrder);
+            QCOMPARE(report.rho, result.ratios[size_t(k)]);
+            QVERIFY(report.lossAfter <= report.lossBefore);  // rho = 1 is always among the candidates
+            QVERIFY(report.lossAfter > 0.0);
+            QVERIFY(report.evaluations > previousEvaluations);
+            QVERIFY(report.seconds >= previousSeconds);
+            previousEvaluations = report.evaluations;
+            previousSeconds = report.seconds;
+        }
+        QCOMPARE(result.evaluations, reports.back().evaluations);
+        // The search's real trajectory is the compensated sampler's: same final state.
+        QCOMPARE(result.steps.size(), size_t(6));
+    }
+
+    void predictorOnlySolversSearchWithoutExtraModelCalls_data() {
+        QTest::addColumn<int>("solver");
+        QTest::addColumn<int>("order");
+        QTest::newRow("dpmpp 2M") << int(SolverType::DpmSolverPlusPlus) << 2;
+        QTest::newRow("dpmpp 3M") << int(SolverType::DpmSolverPlusPlus) << 3;
+        QTest::newRow("ddim") << int(SolverType::Ddim) << 1;
+    }
+    void predictorOnlySolversSearchWithoutExtraModelCalls() {
+        QFETCH(int, solver);
+        QFETCH(int, order);
+        Setup setup;
+        SolverConfig config = uniPC(8, order);
+        config.solver = SolverType(solver);
+        for (RatioOptimizer optimizer : {RatioOptimizer::Golden, RatioOptimizer::AdamW}) {
+            const SearchResult result = setup.run(config, optimizer);
+            // A trial state does not depend on the model call at the new time: only the S real calls.
+            QCOMPARE(result.evaluations, 8);
+            for (const auto& step : result.steps) QVERIFY(step.lossAfter <= step.lossBefore * 1.0001);
+            const auto [plain, compensated] = setup.heldOutMse(config, result.ratios);
+            QVERIFY2(compensated < plain, qPrintable(describe(result)));
+        }
+    }
+
+    void compensatedRunReproducesTheSearchTrajectory() {
+        // Applying the searched ratios with the ordinary sampler gives the search batch the loss the
+        // search reported at the last step.
+        Setup setup;
+        const SolverConfig config = uniPC(6);
+        const MultistepSampler plainSampler(setup.model->schedule(), config);
+        const GroundTruth truth = computeGroundTruth(setup.searchDenoiser, setup.search.noise, plainSampler.times(), uncached());
+        const SearchResult result = searchRatios(setup.searchDenoiser, setup.search.noise, config, truth);
+        SolverConfig compensated = config;
+        compensated.ratios = result.ratios;
+        const at::Tensor final = sample(setup.searchDenoiser, setup.search.noise, compensated);
+        const double mse = (final.to(at::kDouble) - truth.finalState().to(at::kDouble)).pow(2).mean().item<double>();
+        QVERIFY(std::abs(mse - result.steps.back().lossAfter) <= 1e-12 + 1e-9 * mse);
+    }
+
+    void searchIsCancellableAndChecksItsInputs() {
+        const auto model = GaussianMixtureModel::builtin("gmm-image");
+        const Datapoints data = makeDatapoints(*model, 0, 4);
+        CancelToken token;
+        GuidedDenoiser denoiser(*model, Conditioning{data.classes, 7.5}, &token);
+        const SolverConfig config = uniPC(6);
+        const MultistepSampler sampler(model->schedule(), config);
+        const GroundTruth truth = computeGroundTruth(denoiser, data.noise, sampler.times(), uncached());
+        int lastStep = -1;
+        DCSCOPE_EXPECT_ERROR(searchRatios(denoiser, data.noise, config, truth, {},
+                                          [&](const SearchStepReport& report) {
+                                              lastStep = report.step;
+                                              if (report.step == 2) token.requestCancel();
+                                          }),
+                             ErrorCode::Cancelled, "cancelled");
+        QCOMPARE(lastStep, 2);
+        token.reset();
+
+        const MultistepSampler other(model->schedule(), uniPC(7));
+        DCSCOPE_EXPECT_ERROR(searchRatios(denoiser, data.noise, uniPC(7), truth), ErrorCode::InvalidArgument, "ground truth");
+        SolverConfig logSnr = config;
+        logSnr.grid = TimeGrid::LogSnr;
+        DCSCOPE_EXPECT_ERROR(searchRatios(denoiser, data.noise, logSnr, truth), ErrorCode::InvalidArgument, "another time grid");
+        DCSCOPE_EXPECT_ERROR(parseRatioOptimizer("sgd"), ErrorCode::InvalidArgument, "optimizer 'sgd'");
+    }
+};
+
+QTEST_APPLESS_MAIN(TestSearch)
+#include "test_search.moc"

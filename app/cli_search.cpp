@@ -24,7 +24,8 @@ struct SearchFlags {
     std::string optimizer = "golden";
     int datapoints = 10;
     uint64_t seed = 0;
-    int budget = GoldenOptions{}.budget;
+    GoldenOptions golden;
+    int freeTrialBudget = SearchOptions{}.freeTrialBudget;
     std::string out;
     bool quiet = false;
 };
@@ -34,8 +35,10 @@ void runSearch(const SearchFlags& flags) {
     const SolverConfig config = toSolverConfig(flags.solver);
     SearchOptions options;
     options.optimizer = parseRatioOptimizer(flags.optimizer);
-    options.golden.budget = flags.budget;
-    if (flags.budget < 3) throw Error(ErrorCode::InvalidArgument, "budget: must be >= 3, got " + std::to_string(flags.budget));
+    options.golden = flags.golden;
+    options.freeTrialBudget = flags.freeTrialBudget;
+    if (flags.golden.budget < 3)
+        throw Error(ErrorCode::InvalidArgument, "budget: must be >= 3, got " + std::to_string(flags.golden.budget));
     const GroundTruthOptions truthOptions = toGroundTruthOptions(flags.truth);
     const Datapoints data = makeDatapoints(*model, flags.seed, flags.datapoints);
     const c10::Device device = parseDevice(flags.model.device);
@@ -70,7 +73,12 @@ void registerSearchCommand(CLI::App& app) {
     command->add_option("--optimizer", flags->optimizer, "golden (derivative-free) or adamw (the paper's)")->capture_default_str();
     command->add_option("--datapoints", flags->datapoints, "Search batch: seeds seed..seed+n-1, classes cycled")->capture_default_str();
     command->add_option("--seed", flags->seed, "First seed of the search batch")->capture_default_str();
-    command->add_option("--budget", flags->budget, "golden: loss evaluations per step")->capture_default_str();
+    command->add_option("--budget", flags->golden.budget, "golden: loss evaluations per step")->capture_default_str();
+    command->add_option("--golden-step", flags->golden.initialStep, "golden: first bracketing step")->capture_default_str();
+    command->add_option("--golden-range", flags->golden.maxDeviation, "golden: search only |rho - 1| <= this");
+    command->add_flag("--golden-log", flags->golden.logScale, "golden: search log(rho) (keeps rho > 0)");
+    command->add_option("--free-budget", flags->freeTrialBudget, "golden: evaluations per step when a trial needs no model call")
+        ->capture_default_str();
     addGroundTruthFlags(*command, flags->truth);
     command->add_option("--out", flags->out, "Ratio file to write (JSON with metadata)")->required();
     command->add_flag("--quiet,-q", flags->quiet, "No progress on stderr");

@@ -2,6 +2,7 @@
 // golden, over several NFE. Timing lives here, never in unit tests.
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cli_commands.h"
@@ -22,60 +23,95 @@ struct SearchBenchFlags {
     std::vector<int> nfes{5, 6, 8, 10};
     double cfg = 7.5;
     int datapoints = 10;
-    int heldout = 32;
+    int heldout = 256;
+    int repeats = 5;
     uint64_t seed = 0;
-    int budget = GoldenOptions{}.budget;
+    GoldenOptions golden;
+    int freeTrialBudget = SearchOptions{}.freeTrialBudget;
 };
 
+struct MethodTotals {
+    std::string name;
+    long evaluations = 0;
+    double seconds = 0.0;
+    std::vector<double> perDatapoint;  // held-out MSE per datapoint, averaged over the repeats
+};
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const size_t n = values.size();
+    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// Held-out MSEs are heavy-tailed at high guidance (a few datapoints switch modes or blow up), and
+// a 10-datapoint search batch is a noisy sample: so every search is repeated on `repeats`
+// independent batches (seeds seed + r * datapoints) and scored on one large held-out set.
 void runSearchBench(const SearchBenchFlags& flags) {
+    if (flags.repeats < 1) throw Error(ErrorCode::InvalidArgument, "repeats: must be >= 1");
+    if (flags.heldout < 2) throw Error(ErrorCode::InvalidArgument, "heldout: need at least 2 datapoints for an interval");
     const auto model = openModel(flags.model);
     const c10::Device device = parseDevice(flags.model.device);
     const GroundTruthOptions truthOptions = toGroundTruthOptions(flags.truth);
-    const Datapoints search = makeDatapoints(*model, flags.seed, flags.datapoints);
     const Datapoints heldOut = makeDatapoints(*model, flags.seed + kHeldOutSeedOffset, flags.heldout);
-    GuidedDenoiser searchDenoiser(*model, Conditioning{search.classes, flags.cfg}, &interruptToken());
     GuidedDenoiser heldOutDenoiser(*model, Conditioning{heldOut.classes, flags.cfg}, &interruptToken());
-    const at::Tensor searchNoise = search.noise.to(device), heldOutNoise = heldOut.noise.to(device);
+    const at::Tensor heldOutNoise = heldOut.noise.to(device);
 
     SolverFlags solverFlags = flags.solver;
-    solverFlags.nfe = flags.nfes.empty() ? 0 : flags.nfes.front();
-    std::printf("search-bench: %s, %s, cfg %g, search on %d datapoints (seeds %llu..), held-out %d (seeds %llu..), "
-                "ground truth %d %s steps\n",
-                model->info().source.c_str(), solverLabel(toSolverConfig(solverFlags)).c_str(), flags.cfg, flags.datapoints,
-                static_cast<unsigned long long>(flags.seed), flags.heldout,
+    solverFlags.nfe = flags.nfes.empty() ? 1 : flags.nfes.front();
+    std::printf("search-bench: %s, %s, cfg %g; %d search batch(es) of %d datapoints (seeds from %llu), %d held-out datapoints "
+                "(seeds from %llu); ground truth %d %s steps\n",
+                model->info().source.c_str(), solverLabel(toSolverConfig(solverFlags)).c_str(), flags.cfg, flags.repeats,
+                flags.datapoints, static_cast<unsigned long long>(flags.seed), flags.heldout,
                 static_cast<unsigned long long>(flags.seed + kHeldOutSeedOffset), truthOptions.fineSteps,
                 toString(truthOptions.fineSolver).c_str());
-    std::printf("%4s  %-8s %7s %9s %12s  %-27s %9s\n", "NFE", "method", "evals", "seconds", "held-out MSE", "95% interval",
-                "vs rho=1");
+    std::printf("evals, seconds: per search; MSE: held-out mean with its 95%% interval; ratio: MSE / MSE(rho=1); "
+                "median ratio: median over datapoints of the per-datapoint ratio\n");
+    std::printf("%4s  %-8s %7s %9s %12s  %-27s %7s %8s\n", "NFE", "method", "evals", "seconds", "held-out MSE", "95% interval",
+                "ratio", "med.rat");
     for (int nfe : flags.nfes) {
         solverFlags.nfe = nfe;
         const SolverConfig config = toSolverConfig(solverFlags);
         const MultistepSampler sampler(model->schedule(), config);
-        const GroundTruth truth = computeGroundTruth(searchDenoiser, searchNoise, sampler.times(), truthOptions);
-        std::vector<EvaluationEntry> entries{{"rho=1", config}};
-        std::vector<SearchResult> results(1);
-        for (RatioOptimizer optimizer : {RatioOptimizer::AdamW, RatioOptimizer::Golden}) {
-            SearchOptions options;
-            options.optimizer = optimizer;
-            options.golden.budget = flags.budget;
-            results.push_back(searchRatios(searchDenoiser, searchNoise, config, truth, options));
-            SolverConfig searched = config;
-            searched.ratios = results.back().ratios;
-            entries.push_back({toString(optimizer), searched});
+        std::vector<MethodTotals> totals{{"rho=1", 0, 0.0, {}}, {"adamw", 0, 0.0, {}}, {"golden", 0, 0.0, {}}};
+        for (auto& total : totals) total.perDatapoint.assign(size_t(flags.heldout), 0.0);
+        double truthError = 0.0;
+        for (int r = 0; r < flags.repeats; ++r) {
+            const Datapoints search = makeDatapoints(*model, flags.seed + uint64_t(r) * uint64_t(flags.datapoints), flags.datapoints);
+            GuidedDenoiser searchDenoiser(*model, Conditioning{search.classes, flags.cfg}, &interruptToken());
+            const at::Tensor searchNoise = search.noise.to(device);
+            const GroundTruth truth = computeGroundTruth(searchDenoiser, searchNoise, sampler.times(), truthOptions);
+            std::vector<EvaluationEntry> entries{{"rho=1", config}};
+            for (RatioOptimizer optimizer : {RatioOptimizer::AdamW, RatioOptimizer::Golden}) {
+                SearchOptions options;
+                options.optimizer = optimizer;
+                options.golden = flags.golden;
+                options.freeTrialBudget = flags.freeTrialBudget;
+                const SearchResult result = searchRatios(searchDenoiser, searchNoise, config, truth, options);
+                MethodTotals& total = totals[optimizer == RatioOptimizer::AdamW ? 1 : 2];
+                total.evaluations += result.evaluations;
+                total.seconds += result.seconds;
+                SolverConfig searched = config;
+                searched.ratios = result.ratios;
+                entries.push_back({toString(optimizer), searched});
+            }
+            const HeldOutEvaluation evaluation = evaluateHeldOut(heldOutDenoiser, heldOutNoise, entries, truthOptions);
+            truthError = std::max(truthError, evaluation.groundTruthError);
+            for (size_t m = 0; m < totals.size(); ++m)
+                for (size_t d = 0; d < totals[m].perDatapoint.size(); ++d)
+                    totals[m].perDatapoint[d] += evaluation.rows[m].perDatapoint[d] / flags.repeats;
         }
-        const HeldOutEvaluation evaluation = evaluateHeldOut(heldOutDenoiser, heldOutNoise, entries, truthOptions);
-        const double reference = evaluation.rows.front().mse.mean;
-        for (size_t i = 0; i < entries.size(); ++i) {
-            const auto& row = evaluation.rows[i];
-            std::printf("%4d  %-8s %7d %9.3f %12.4e  [%11.4e, %11.4e] %9.4f\n", nfe, row.name.c_str(), results[i].evaluations,
-                        results[i].seconds, row.mse.mean, row.mse.lower, row.mse.upper, row.mse.mean / reference);
+        const MeanInterval reference = meanWithInterval(totals[0].perDatapoint);
+        for (const auto& total : totals) {
+            const MeanInterval mse = meanWithInterval(total.perDatapoint);
+            std::vector<double> ratios;
+            for (size_t d = 0; d < total.perDatapoint.size(); ++d) ratios.push_back(total.perDatapoint[d] / totals[0].perDatapoint[d]);
+            std::printf("%4d  %-8s %7.1f %9.4f %12.4e  [%11.4e, %11.4e] %7.4f %8.4f\n", nfe, total.name.c_str(),
+                        double(total.evaluations) / flags.repeats, total.seconds / flags.repeats, mse.mean, mse.lower, mse.upper,
+                        mse.mean / reference.mean, median(ratios));
         }
-        const auto& adamw = evaluation.rows[1];
-        const auto& golden = evaluation.rows[2];
-        std::printf("%4d  golden/adamw: evaluations %.3f (target <= 0.333), held-out MSE %.4f (target <= 1); "
-                    "ground-truth error %.2e\n",
-                    nfe, double(results[2].evaluations) / std::max(1, results[1].evaluations), golden.mse.mean / adamw.mse.mean,
-                    evaluation.groundTruthError);
+        const double adamwMse = meanWithInterval(totals[1].perDatapoint).mean, goldenMse = meanWithInterval(totals[2].perDatapoint).mean;
+        std::printf("%4d  golden/adamw: evaluations %.3f (target <= 0.333), held-out MSE %.4f (target <= 1); ground-truth error %.2e\n",
+                    nfe, double(totals[2].evaluations) / std::max(1L, totals[1].evaluations), goldenMse / adamwMse, truthError);
         std::fflush(stdout);
     }
 }
@@ -96,8 +132,14 @@ void registerSearchBenchCommand(CLI::App& app) {
     command->add_option("--cfg", flags->cfg, "Classifier-free guidance scale")->capture_default_str();
     command->add_option("--datapoints", flags->datapoints, "Search batch size")->capture_default_str();
     command->add_option("--heldout", flags->heldout, "Held-out datapoints")->capture_default_str();
+    command->add_option("--repeats", flags->repeats, "Independent search batches per NFE (results averaged)")->capture_default_str();
     command->add_option("--seed", flags->seed, "First search seed (held-out from seed + 1000000)")->capture_default_str();
-    command->add_option("--budget", flags->budget, "golden: loss evaluations per step")->capture_default_str();
+    command->add_option("--budget", flags->golden.budget, "golden: loss evaluations per step")->capture_default_str();
+    command->add_option("--golden-step", flags->golden.initialStep, "golden: first bracketing step")->capture_default_str();
+    command->add_option("--golden-range", flags->golden.maxDeviation, "golden: search only |rho - 1| <= this");
+    command->add_flag("--golden-log", flags->golden.logScale, "golden: search log(rho) (keeps rho > 0)");
+    command->add_option("--free-budget", flags->freeTrialBudget, "golden: evaluations per step when a trial needs no model call")
+        ->capture_default_str();
     addGroundTruthFlags(*command, flags->truth);
     command->callback([flags] { runSearchBench(*flags); });
 }

@@ -109,19 +109,31 @@ private Q_SLOTS:
     }
 
     void adamwConvergesOnAQuadratic() {
-        // The paper's settings (lr 0.1, 40 iterations from 1.0, weight decay 0.01): converged to
-        // 1e-3 for an optimum within reach of 40 steps of ~lr.
-        for (double optimum : {1.37, 0.7}) {
+        // The paper's hyperparameters (lr 0.1, betas 0.9/0.999, weight decay 0.01, start 1.0) reach
+        // 1e-3 given 200 iterations; its 40 iterations stop ~0.03 short of an optimum 0.37 away
+        // (Adam moves ~lr per step, then oscillates), as torch.optim.AdamW does.
+        for (double optimum : {1.37, 0.7, 1.2}) {
+            AdamWOptions options;
+            options.iterations = 200;
             int calls = 0;
-            const auto result = minimiseAdamW([&](const at::Tensor& x) {
+            bool differentiable = true;
+            const auto loss = [&](const at::Tensor& x) -> at::Tensor {
                 ++calls;
-                QVERIFY(x.requires_grad());
+                differentiable = differentiable && x.requires_grad();
                 return (x - optimum).pow(2) * 3.0;
-            });
-            QCOMPARE(calls, 40);
-            QCOMPARE(result.evaluations, 40);
-            QVERIFY2(std::abs(result.x - optimum) < 1e-3, qPrintable(QString("optimum %1: x = %2").arg(optimum).arg(result.x)));
+            };
+            const auto converged = minimiseAdamW(loss, options);
+            QVERIFY(differentiable);
+            QCOMPARE(calls, 200);
+            QCOMPARE(converged.evaluations, 200);
+            QVERIFY2(std::abs(converged.x - optimum) < 1e-3, qPrintable(QString("optimum %1: x = %2").arg(optimum).arg(converged.x)));
+            const auto paper = minimiseAdamW(loss);
+            QCOMPARE(paper.evaluations, 40);
+            QVERIFY2(std::abs(paper.x - optimum) < 0.04, qPrintable(QString("optimum %1: x = %2").arg(optimum).arg(paper.x)));
         }
+        // Same trajectory as torch.optim.AdamW (values from PyTorch 1.13, float64).
+        const auto paper = minimiseAdamW([](const at::Tensor& x) { return (x - 1.37).pow(2) * 3.0; });
+        QVERIFY2(std::abs(paper.x - (1.37 - 0.03357)) < 1e-5, qPrintable(QString::number(paper.x, 'f', 6)));
     }
 
     void searchReducesHeldOutError_data() {
@@ -178,7 +190,8 @@ private Q_SLOTS:
             QCOMPARE(report.rho, result.ratios[size_t(k)]);
             QVERIFY(report.lossAfter <= report.lossBefore);  // rho = 1 is always among the candidates
             QVERIFY(report.lossAfter > 0.0);
-            QVERIFY(report.evaluations > previousEvaluations);
+            // Every update makes a model call except the last.
+            QVERIFY(k + 1 < 6 ? report.evaluations > previousEvaluations : report.evaluations == previousEvaluations);
             QVERIFY(report.seconds >= previousSeconds);
             previousEvaluations = report.evaluations;
             previousSeconds = report.seconds;
@@ -205,7 +218,10 @@ private Q_SLOTS:
             const SearchResult result = setup.run(config, optimizer);
             // A trial state does not depend on the model call at the new time: only the S real calls.
             QCOMPARE(result.evaluations, 8);
-            for (const auto& step : result.steps) QVERIFY(step.lossAfter <= step.lossBefore * 1.0001);
+            // golden keeps the best ratio it evaluated, and rho = 1 is always among them (adamw keeps
+            // its last iterate, which need not beat rho = 1).
+            if (optimizer == RatioOptimizer::Golden)
+                for (const auto& step : result.steps) QVERIFY(step.lossAfter <= step.lossBefore);
             const auto [plain, compensated] = setup.heldOutMse(config, result.ratios);
             QVERIFY2(compensated < plain, qPrintable(describe(result)));
         }

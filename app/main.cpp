@@ -1,0 +1,65 @@
+// dcscope: the GUI. Parses the command line, picks the model to open and shows the main window.
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+
+#include <cstdio>
+#include <exception>
+
+#include "dcscope/compensation.h"
+#include "default_model.h"
+#include "main_window.h"
+
+int main(int argc, char* argv[]) {
+    QApplication application(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("dcscope"));
+    QApplication::setApplicationVersion(QStringLiteral(DCSCOPE_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Explore diffusion samplers: UniPC, DPM-Solver++ and DDIM with and without dynamic compensation."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption modelOption(QStringLiteral("model"),
+                                         QStringLiteral("Model package folder or builtin:NAME (gmm2d, gmm-image)."),
+                                         QStringLiteral("PATH|builtin:NAME"));
+    const QCommandLineOption deviceOption(QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N (default cpu)."),
+                                          QStringLiteral("DEVICE"), QStringLiteral("cpu"));
+    const QCommandLineOption ratiosOption(QStringLiteral("ratios"),
+                                          QStringLiteral("Start with the compensation ratios in this JSON file."),
+                                          QStringLiteral("FILE"));
+    const QCommandLineOption screenshotOption(
+        QStringLiteral("screenshot"), QStringLiteral("Save the window as PNG once the first result is shown, then quit."),
+        QStringLiteral("FILE"));
+    parser.addOptions({modelOption, deviceOption, ratiosOption, screenshotOption});
+    parser.process(application);
+
+    MainWindow::Options options;
+    options.device = parser.value(deviceOption);
+    options.screenshotPath = parser.value(screenshotOption);
+    const auto defaultPackage = findDefaultModel(QApplication::applicationFilePath().toStdString());
+    if (defaultPackage) options.defaultPackage = QString::fromStdString(defaultPackage->string());
+    if (parser.isSet(modelOption)) {
+        options.modelSpec = parser.value(modelOption);
+    } else if (defaultPackage) {
+        options.modelSpec = options.defaultPackage;
+    } else {
+        options.modelSpec = QStringLiteral("builtin:gmm-image");
+        options.startupMessage = QStringLiteral("No '%1' model package found; showing builtin:gmm-image instead (see --model).")
+                                     .arg(QString::fromLatin1(kDefaultModelName));
+    }
+    if (parser.isSet(ratiosOption)) {
+        try {
+            for (double rho : dcscope::loadRatios(parser.value(ratiosOption).toStdString())) options.ratios.append(rho);
+        } catch (const std::exception& error) {
+            std::fprintf(stderr, "dcscope: %s\n", error.what());
+            return 2;
+        }
+    }
+
+    MainWindow window(options);
+    window.resize(1400, 900);
+    window.show();
+    return application.exec();
+}

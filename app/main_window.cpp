@@ -1,0 +1,479 @@
+#include "main_window.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QCoreApplication>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPixmap>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QVBoxLayout>
+
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
+#include "default_model.h"
+#include "error_chart.h"
+#include "error_dialog.h"
+#include "image_grid_view.h"
+#include "inference_worker.h"
+#include "ratio_curve_editor.h"
+#include "trajectory_plot_2d.h"
+
+namespace {
+
+// Step updates can arrive every few milliseconds; the views repaint at most this often.
+constexpr int kRepaintIntervalMs = 30;
+constexpr int kProgressResolution = 1000;
+constexpr int kScreenshotSettleMs = 200;
+constexpr int kImageBatchSize = 16;
+constexpr int kPointBatchSize = 64;  // points are cheap and a cloud shows the distribution better
+
+struct SolverChoice {
+    const char* label;
+    dcscope::SolverType type;
+    dcscope::UniPCVariant variant;
+};
+const SolverChoice kSolverChoices[] = {
+    {"UniPC (bh2)", dcscope::SolverType::UniPC, dcscope::UniPCVariant::Bh2},
+    {"UniPC (bh1)", dcscope::SolverType::UniPC, dcscope::UniPCVariant::Bh1},
+    {"DPM-Solver++", dcscope::SolverType::DpmSolverPlusPlus, dcscope::UniPCVariant::Bh2},
+    {"DDIM", dcscope::SolverType::Ddim, dcscope::UniPCVariant::Bh2},
+};
+
+const QColor kPlainColor(230, 134, 46);
+const QColor kCompensatedColor(46, 123, 230);
+const QColor kReferenceColor(140, 140, 140);
+
+QVector<double> onesOfSize(int count) { return QVector<double>(count, 1.0); }
+
+QString compensatedName(const QString& solverName) { return solverName + QStringLiteral(" + DC"); }
+
+QString formatSeconds(double seconds) {
+    return seconds < 1.0 ? QStringLiteral("%1 ms").arg(seconds * 1000.0, 0, 'f', 0)
+                         : QStringLiteral("%1 s").arg(seconds, 0, 'f', 2);
+}
+
+QString runName(SamplingRun run) {
+    switch (run) {
+    case SamplingRun::Plain: return QStringLiteral("plain run");
+    case SamplingRun::Compensated: return QStringLiteral("compensated run");
+    case SamplingRun::Reference: return QStringLiteral("reference run");
+    }
+    return {};
+}
+
+}  // namespace
+
+MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(parent), m_options(options) {
+    setWindowTitle(QStringLiteral("dcscope"));
+    auto* splitter = new QSplitter(Qt::Horizontal);
+    splitter->addWidget(createControlPanel());
+    splitter->addWidget(createCentralArea());
+    splitter->setStretchFactor(0, 0);
+    splitter->setStretchFactor(1, 1);
+    splitter->setCollapsible(0, false);
+    setCentralWidget(splitter);
+
+    m_stepRepaintTimer.setSingleShot(true);
+    m_stepRepaintTimer.setInterval(kRepaintIntervalMs);
+    connect(&m_stepRepaintTimer, &QTimer::timeout, this, &MainWindow::applyPendingStep);
+    connect(&m_controller, &InferenceController::modelLoaded, this, &MainWindow::onModelLoaded);
+    connect(&m_controller, &InferenceController::stepProgress, this, &MainWindow::onStepProgress);
+    connect(&m_controller, &InferenceController::samplesReady, this, &MainWindow::onSamplesReady);
+    connect(&m_controller, &InferenceController::finished, this, &MainWindow::onFinished);
+    connect(&m_controller, &InferenceController::cancelled, this, &MainWindow::onCancelled);
+    connect(&m_controller, &InferenceController::failed, this, &MainWindow::onFailed);
+
+    populateModels(options);
+    if (!options.ratios.isEmpty()) m_nfeSpin->setValue(static_cast<int>(options.ratios.size()));
+    m_ratioEditor->setLockedCount(m_dcOrderSpin->value());
+    m_ratioEditor->setRatios(options.ratios.isEmpty() ? onesOfSize(m_nfeSpin->value()) : options.ratios);
+    onSolverChanged();
+    // Connected after the initial values are in place, so setting them up starts no sampling.
+    connectControls();
+
+    statusBar()->showMessage(options.startupMessage);
+    if (options.sampleOnStart) requestSampling();
+}
+
+MainWindow::~MainWindow() = default;
+
+QWidget* MainWindow::createControlPanel() {
+    auto* panel = new QWidget;
+    auto* layout = new QVBoxLayout(panel);
+
+    auto* modelBox = new QGroupBox(tr("Model"));
+    auto* modelLayout = new QVBoxLayout(modelBox);
+    m_modelCombo = new QComboBox;
+    m_modelCombo->setObjectName(QStringLiteral("modelCombo"));
+    m_modelInfoLabel = new QLabel;
+    m_modelInfoLabel->setWordWrap(true);
+    m_modelInfoLabel->setForegroundRole(QPalette::PlaceholderText);
+    modelLayout->addWidget(m_modelCombo);
+    modelLayout->addWidget(m_modelInfoLabel);
+    layout->addWidget(modelBox);
+
+    auto* solverBox = new QGroupBox(tr("Solver"));
+    auto* solverForm = new QFormLayout(solverBox);
+    m_solverCombo = new QComboBox;
+    m_solverCombo->setObjectName(QStringLiteral("solverCombo"));
+    for (const SolverChoice& choice : kSolverChoices) m_solverCombo->addItem(QString::fromLatin1(choice.label));
+    m_orderSpin = new QSpinBox;
+    m_orderSpin->setObjectName(QStringLiteral("orderSpin"));
+    m_orderSpin->setRange(1, 3);
+    m_orderSpin->setValue(2);
+    m_gridCombo = new QComboBox;
+    m_gridCombo->setObjectName(QStringLiteral("gridCombo"));
+    m_gridCombo->addItem(tr("uniform in t"), QStringLiteral("time_uniform"));
+    m_gridCombo->addItem(tr("uniform in log-SNR"), QStringLiteral("logSNR"));
+    m_gridCombo->addItem(tr("quadratic in t"), QStringLiteral("time_quadratic"));
+    m_nfeSpin = new QSpinBox;
+    m_nfeSpin->setObjectName(QStringLiteral("nfeSpin"));
+    m_nfeSpin->setRange(1, 100);
+    m_nfeSpin->setValue(10);
+    m_dcOrderSpin = new QSpinBox;
+    m_dcOrderSpin->setObjectName(QStringLiteral("dcOrderSpin"));
+    m_dcOrderSpin->setRange(1, 3);
+    m_dcOrderSpin->setValue(2);
+    solverForm->addRow(tr("Solver"), m_solverCombo);
+    solverForm->addRow(tr("Order"), m_orderSpin);
+    solverForm->addRow(tr("Time grid"), m_gridCombo);
+    solverForm->addRow(tr("NFE (steps)"), m_nfeSpin);
+    solverForm->addRow(tr("DC order"), m_dcOrderSpin);
+    layout->addWidget(solverBox);
+
+    auto* samplesBox = new QGroupBox(tr("Samples"));
+    auto* samplesForm = new QFormLayout(samplesBox);
+    m_classCombo = new QComboBox;
+    m_classCombo->setObjectName(QStringLiteral("classCombo"));
+    m_guidanceSpin = new QDoubleSpinBox;
+    m_guidanceSpin->setObjectName(QStringLiteral("guidanceSpin"));
+    m_guidanceSpin->setRange(0.0, 30.0);
+    m_guidanceSpin->setSingleStep(0.5);
+    m_guidanceSpin->setValue(2.0);
+    m_batchSpin = new QSpinBox;
+    m_batchSpin->setObjectName(QStringLiteral("batchSpin"));
+    m_batchSpin->setRange(1, 256);
+    m_batchSpin->setValue(kImageBatchSize);
+    m_seedSpin = new QSpinBox;
+    m_seedSpin->setObjectName(QStringLiteral("seedSpin"));
+    m_seedSpin->setRange(0, 999999);
+    m_referenceCheck = new QCheckBox(tr("Error vs fine DDIM reference (%1× NFE)").arg(InferenceWorker::kReferenceSubsteps));
+    m_referenceCheck->setObjectName(QStringLiteral("referenceCheck"));
+    m_referenceCheck->setChecked(true);
+    samplesForm->addRow(tr("Class"), m_classCombo);
+    samplesForm->addRow(tr("Guidance"), m_guidanceSpin);
+    samplesForm->addRow(tr("Batch"), m_batchSpin);
+    samplesForm->addRow(tr("Seed"), m_seedSpin);
+    samplesForm->addRow(m_referenceCheck);
+    layout->addWidget(samplesBox);
+
+    auto* buttons = new QHBoxLayout;
+    m_sampleButton = new QPushButton(tr("Sample"));
+    m_sampleButton->setObjectName(QStringLiteral("sampleButton"));
+    m_sampleButton->setDefault(true);
+    m_cancelButton = new QPushButton(tr("Cancel"));
+    m_cancelButton->setObjectName(QStringLiteral("cancelButton"));
+    m_cancelButton->setEnabled(false);
+    buttons->addWidget(m_sampleButton);
+    buttons->addWidget(m_cancelButton);
+    layout->addLayout(buttons);
+    m_progressBar = new QProgressBar;
+    m_progressBar->setObjectName(QStringLiteral("progressBar"));
+    m_progressBar->setRange(0, kProgressResolution);
+    m_progressBar->setValue(0);
+    m_progressBar->setTextVisible(false);
+    layout->addWidget(m_progressBar);
+    m_resetRatiosButton = new QPushButton(tr("Reset ratios to 1"));
+    m_resetRatiosButton->setObjectName(QStringLiteral("resetRatiosButton"));
+    layout->addWidget(m_resetRatiosButton);
+    layout->addStretch(1);
+
+    panel->setMinimumWidth(260);
+    panel->setMaximumWidth(340);
+    return panel;
+}
+
+QWidget* MainWindow::createCentralArea() {
+    m_plainView = new ImageGridView;
+    m_compensatedView = new ImageGridView;
+    m_plainView->setObjectName(QStringLiteral("plainView"));
+    m_compensatedView->setObjectName(QStringLiteral("compensatedView"));
+    for (ImageGridView* view : {m_plainView, m_compensatedView}) view->setPlaceholderText(tr("No samples yet"));
+    auto* comparison = new QWidget;
+    auto* comparisonLayout = new QHBoxLayout(comparison);
+    comparisonLayout->setContentsMargins(0, 0, 0, 0);
+    comparisonLayout->addWidget(m_plainView);
+    comparisonLayout->addWidget(m_compensatedView);
+
+    m_trajectoryPlot = new TrajectoryPlot2D;
+    m_trajectoryPlot->setObjectName(QStringLiteral("trajectoryPlot"));
+    m_viewStack = new QStackedWidget;
+    m_viewStack->setObjectName(QStringLiteral("viewStack"));
+    m_viewStack->addWidget(comparison);
+    m_viewStack->addWidget(m_trajectoryPlot);
+
+    m_ratioEditor = new RatioCurveEditor;
+    m_ratioEditor->setObjectName(QStringLiteral("ratioEditor"));
+    auto* ratioBox = new QGroupBox(tr("Compensation ratios ρ_k (drag points; double-click resets to 1)"));
+    auto* ratioLayout = new QVBoxLayout(ratioBox);
+    ratioLayout->addWidget(m_ratioEditor);
+
+    m_errorChart = new ErrorChart;
+    m_errorChart->setObjectName(QStringLiteral("errorChart"));
+    m_errorChart->setAxisTitles(tr("step k"), QString());
+    m_errorChart->setLogarithmicY(true);
+    m_errorBox = new QGroupBox(tr("Per-step RMS error"));
+    auto* errorLayout = new QVBoxLayout(m_errorBox);
+    errorLayout->addWidget(m_errorChart);
+
+    auto* bottom = new QWidget;
+    auto* bottomLayout = new QHBoxLayout(bottom);
+    bottomLayout->setContentsMargins(0, 0, 0, 0);
+    bottomLayout->addWidget(ratioBox, 1);
+    bottomLayout->addWidget(m_errorBox, 1);
+    bottom->setMinimumHeight(280);
+
+    auto* splitter = new QSplitter(Qt::Vertical);
+    splitter->addWidget(m_viewStack);
+    splitter->addWidget(bottom);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
+    return splitter;
+}
+
+void MainWindow::populateModels(const Options& options) {
+    if (!options.defaultPackage.isEmpty())
+        m_modelCombo->addItem(tr("%1 (package)").arg(QString::fromLatin1(kDefaultModelName)), options.defaultPackage);
+    m_modelCombo->addItem(QStringLiteral("builtin:gmm-image"), QStringLiteral("builtin:gmm-image"));
+    m_modelCombo->addItem(QStringLiteral("builtin:gmm2d"), QStringLiteral("builtin:gmm2d"));
+    int index = m_modelCombo->findData(options.modelSpec);
+    if (index < 0 && !options.modelSpec.isEmpty()) {
+        m_modelCombo->addItem(options.modelSpec, options.modelSpec);
+        index = m_modelCombo->count() - 1;
+    }
+    m_modelCombo->setCurrentIndex(std::max(0, index));
+    m_classCombo->addItem(tr("each class in turn"), SamplingRequest::kEachClassInTurn);
+    m_classCombo->addItem(tr("unconditional"), SamplingRequest::kUnconditional);
+    applyModelDefaults();
+}
+
+void MainWindow::applyModelDefaults() {
+    const QString spec = m_modelCombo->currentData().toString();
+    m_batchSpin->setValue(spec == QStringLiteral("builtin:gmm2d") ? kPointBatchSize : kImageBatchSize);
+    // The reference costs kReferenceSubsteps times the NFE: instant for the closed-form built-ins,
+    // minutes for a network on the CPU, so networks start without it.
+    m_referenceCheck->setChecked(spec.startsWith(QStringLiteral("builtin:")));
+}
+
+void MainWindow::connectControls() {
+    connect(m_modelCombo, &QComboBox::currentIndexChanged, this, &MainWindow::onModelChanged);
+    connect(m_solverCombo, &QComboBox::currentIndexChanged, this, &MainWindow::onSolverChanged);
+    connect(m_nfeSpin, &QSpinBox::valueChanged, m_ratioEditor, &RatioCurveEditor::resizeRatios);
+    connect(m_dcOrderSpin, &QSpinBox::valueChanged, m_ratioEditor, &RatioCurveEditor::setLockedCount);
+    // Ratio edits re-sample at once; each new request supersedes the running one (latest wins).
+    connect(m_ratioEditor, &RatioCurveEditor::ratiosChanging, this, &MainWindow::requestSampling);
+    connect(m_ratioEditor, &RatioCurveEditor::ratiosEdited, this, &MainWindow::requestSampling);
+    connect(m_resetRatiosButton, &QPushButton::clicked, this, [this] {
+        m_ratioEditor->setRatios(onesOfSize(m_nfeSpin->value()));
+        requestSampling();
+    });
+    connect(m_sampleButton, &QPushButton::clicked, this, &MainWindow::requestSampling);
+    connect(m_cancelButton, &QPushButton::clicked, this, [this] { m_controller.cancel(); });
+}
+
+void MainWindow::onModelChanged() {
+    m_modelInfoLabel->clear();
+    // Classes belong to the model: back to the choices every model has until its labels arrive.
+    while (m_classCombo->count() > 2) m_classCombo->removeItem(m_classCombo->count() - 1);
+    m_classCombo->setCurrentIndex(0);
+    applyModelDefaults();
+    requestSampling();
+}
+
+void MainWindow::onSolverChanged() {
+    const SolverChoice& choice = kSolverChoices[std::max(0, m_solverCombo->currentIndex())];
+    m_orderSpin->setEnabled(choice.type != dcscope::SolverType::Ddim);  // DDIM is first order by definition
+}
+
+void MainWindow::requestSampling() {
+    const SolverChoice& choice = kSolverChoices[std::max(0, m_solverCombo->currentIndex())];
+    SamplingRequest request;
+    request.modelSpec = m_modelCombo->currentData().toString().toStdString();
+    request.device = m_options.device.toStdString();
+    request.solver.solver = choice.type;
+    request.solver.variant = choice.variant;
+    request.solver.order = m_orderSpin->value();
+    request.solver.steps = m_nfeSpin->value();
+    request.solver.grid = dcscope::parseTimeGrid(m_gridCombo->currentData().toString().toStdString());
+    request.solver.dcOrder = m_dcOrderSpin->value();
+    const QVector<double>& ratios = m_ratioEditor->ratios();
+    request.ratios.assign(ratios.begin(), ratios.end());
+    request.seed = static_cast<uint64_t>(m_seedSpin->value());
+    request.batchSize = m_batchSpin->value();
+    request.classChoice = m_classCombo->currentData().toInt();
+    request.guidanceScale = m_guidanceSpin->value();
+    request.computeReference = m_referenceCheck->isChecked();
+    m_currentRequestId = m_controller.submit(std::move(request))->id;
+    m_currentSolverName = m_solverCombo->currentText();
+    m_pendingStep.reset();
+    setRunning(true);
+    statusBar()->showMessage(tr("Sampling…"));
+}
+
+void MainWindow::setRunning(bool running) {
+    m_cancelButton->setEnabled(running);
+    if (running) m_progressBar->setValue(0);
+}
+
+void MainWindow::onModelLoaded(std::shared_ptr<const ModelSummary> summary) {
+    // A superseded request may still have loaded another model; only the selected one matters.
+    if (summary->spec != m_modelCombo->currentData().toString()) return;
+    m_modelInfoLabel->setText(summary->description.isEmpty() ? tr("%1, samples %2").arg(summary->name, summary->sampleShape)
+                                                             : summary->description);
+    while (m_classCombo->count() > 2) m_classCombo->removeItem(m_classCombo->count() - 1);
+    for (int i = 0; i < summary->labels.size(); ++i) m_classCombo->addItem(summary->labels[i], i);
+    const bool conditional = !summary->labels.isEmpty();
+    m_classCombo->setEnabled(conditional);
+    m_guidanceSpin->setEnabled(conditional);
+    m_viewStack->setCurrentWidget(summary->pointModel ? static_cast<QWidget*>(m_trajectoryPlot) : m_viewStack->widget(0));
+    m_trajectoryPlot->clearLayers();
+    m_trajectoryPlot->setMarkers(summary->modeCentres);
+    for (ImageGridView* view : {m_plainView, m_compensatedView}) view->setImages({});
+}
+
+void MainWindow::onStepProgress(std::shared_ptr<const StepUpdate> update) {
+    if (update->requestId != m_currentRequestId) return;
+    m_pendingStep = std::move(update);
+    if (!m_stepRepaintTimer.isActive()) m_stepRepaintTimer.start();
+}
+
+void MainWindow::applyPendingStep() {
+    const std::shared_ptr<const StepUpdate> update = std::exchange(m_pendingStep, nullptr);
+    if (!update || update->requestId != m_currentRequestId) return;
+    m_progressBar->setValue(int(std::lround(update->progress * kProgressResolution)));
+    const bool compensatedRun = update->run == SamplingRun::Compensated;
+    if (!update->preview.isEmpty()) (compensatedRun ? m_compensatedView : m_plainView)->setImages(update->preview);
+    if (!update->paths.isEmpty() && update->run != SamplingRun::Reference)
+        m_trajectoryPlot->setLayer(compensatedRun ? compensatedName(m_currentSolverName) : m_currentSolverName, update->paths,
+                                   compensatedRun ? kCompensatedColor : kPlainColor);
+    statusBar()->showMessage(
+        tr("Sampling: %1, step %2 of %3").arg(runName(update->run)).arg(update->step).arg(update->totalSteps));
+}
+
+void MainWindow::onSamplesReady(std::shared_ptr<const SamplingResult> result) {
+    if (result->requestId != m_currentRequestId) return;
+    // Previews of the finished runs may still be pending; the final samples replace them.
+    if (m_pendingStep && m_pendingStep->run != SamplingRun::Reference) m_pendingStep.reset();
+    showSamples(*result);
+    m_errorChart->clearSeries();
+    m_errorBox->setTitle(tr("Per-step RMS error (computing the reference…)"));
+    statusBar()->showMessage(resultStatus(*result) + tr(" · computing the reference…"));
+}
+
+void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
+    if (result->requestId != m_currentRequestId) return;
+    m_stepRepaintTimer.stop();
+    m_pendingStep.reset();
+    m_lastResult = result;
+    setRunning(false);
+    m_progressBar->setValue(kProgressResolution);
+    showSamples(*result);
+    showErrorCurves(*result);
+    statusBar()->showMessage(resultStatus(*result));
+    // Chart legends and axes re-layout through posted events; give them a moment before grabbing.
+    if (!m_options.screenshotPath.isEmpty())
+        QTimer::singleShot(kScreenshotSettleMs, this, [this] { finishScreenshot(true); });
+}
+
+void MainWindow::showSamples(const SamplingResult& result) {
+    const QString plainName = result.solverName;
+    const QString dcName = compensatedName(plainName);
+    m_plainView->setCaption(plainName);
+    m_compensatedView->setCaption(result.compensated ? dcName : dcName + tr(" (all ρ = 1: same as plain)"));
+    if (!result.plainImages.isEmpty()) {
+        m_plainView->setImages(result.plainImages);
+        m_compensatedView->setImages(result.compensatedImages);
+    }
+    m_trajectoryPlot->clearLayers();
+    if (!result.plainPaths.isEmpty()) {
+        if (result.hasReference)
+            m_trajectoryPlot->setLayer(tr("reference (DDIM, %1 steps)").arg(result.referenceNfe), result.referencePaths,
+                                       kReferenceColor);
+        m_trajectoryPlot->setLayer(plainName, result.plainPaths, kPlainColor);
+        m_trajectoryPlot->setLayer(result.compensated ? dcName : dcName + tr(" (all ρ = 1)"), result.compensatedPaths,
+                                   kCompensatedColor);
+    }
+}
+
+void MainWindow::showErrorCurves(const SamplingResult& result) {
+    m_errorChart->clearSeries();
+    if (!result.hasReference) {
+        m_errorBox->setTitle(tr("Per-step RMS error (reference run is off)"));
+        return;
+    }
+    m_errorBox->setTitle(tr("Per-step RMS distance to DDIM with %1 steps").arg(result.referenceNfe));
+    m_errorChart->setSeries(result.solverName, result.plainError, kPlainColor);
+    m_errorChart->setSeries(compensatedName(result.solverName), result.compensatedError, kCompensatedColor);
+}
+
+QString MainWindow::resultStatus(const SamplingResult& result) const {
+    const QString kept = tr(" (kept)");
+    QStringList parts;
+    parts << tr("%1, %2 steps: NFE %3 per run").arg(result.solverName).arg(result.steps).arg(result.nfePerRun);
+    parts << tr("plain %1%2").arg(formatSeconds(result.plainSeconds), result.plainReused ? kept : QString());
+    parts << (result.compensated ? tr("DC %1").arg(formatSeconds(result.compensatedSeconds)) : tr("DC off (all ρ = 1)"));
+    if (result.hasReference && !result.plainError.isEmpty()) {
+        parts << tr("reference %1 NFE, %2%3")
+                     .arg(result.referenceNfe)
+                     .arg(formatSeconds(result.referenceSeconds), result.referenceReused ? kept : QString());
+        parts << tr("final RMS error %1 plain, %2 DC")
+                     .arg(result.plainError.last().y(), 0, 'g', 3)
+                     .arg(result.compensatedError.last().y(), 0, 'g', 3);
+    }
+    return parts.join(QStringLiteral(" · "));
+}
+
+void MainWindow::onCancelled(int requestId) {
+    if (requestId != m_currentRequestId) return;  // superseded requests end quietly
+    m_stepRepaintTimer.stop();
+    m_pendingStep.reset();
+    setRunning(false);
+    statusBar()->showMessage(tr("Cancelled."));
+}
+
+void MainWindow::onFailed(int requestId, const QString& message) {
+    if (requestId != m_currentRequestId) return;
+    m_stepRepaintTimer.stop();
+    m_pendingStep.reset();
+    setRunning(false);
+    m_progressBar->setValue(0);
+    statusBar()->showMessage(tr("Error: %1").arg(message));
+    if (!m_options.screenshotPath.isEmpty() && !m_screenshotTaken) {
+        std::fprintf(stderr, "dcscope: %s\n", qPrintable(message));
+        finishScreenshot(false);
+        return;
+    }
+    showError(this, message);
+}
+
+void MainWindow::finishScreenshot(bool succeeded) {
+    if (m_options.screenshotPath.isEmpty() || m_screenshotTaken) return;
+    m_screenshotTaken = true;
+    bool saved = false;
+    if (succeeded) {
+        saved = grab().save(m_options.screenshotPath, "PNG");
+        if (!saved) std::fprintf(stderr, "dcscope: could not write %s\n", qPrintable(m_options.screenshotPath));
+    }
+    QCoreApplication::exit(saved ? 0 : 1);
+}

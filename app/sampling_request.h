@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dcscope/cancel.h"
+#include "dcscope/solver.h"
+
+/// One job for the inference worker: sample a batch twice from the same noise, plainly and with
+/// dynamic compensation, optionally against a fine reference. Built on the GUI thread and then
+/// shared read-only (std::shared_ptr<const SamplingRequest>); afterwards only the cancel token is
+/// touched, by the GUI setting it (atomically) to cancel or supersede the job.
+struct SamplingRequest {
+    /// classChoice: give the samples the classes 0, 1, ..., K-1, 0, 1, ... in turn.
+    static constexpr int kEachClassInTurn = -1;
+    /// classChoice: the model's null class (no condition).
+    static constexpr int kUnconditional = -2;
+
+    int id = 0;                                  ///< assigned by InferenceController::submit()
+    std::string modelSpec;                       ///< package folder or builtin:NAME
+    std::string device = "cpu";                  ///< cpu | cuda | cuda:N
+    dcscope::SolverConfig solver;                ///< its ratios are ignored; see `ratios`
+    std::vector<double> ratios;                  ///< for the compensated run; empty or all 1: none
+    uint64_t seed = 0;                           ///< start noise
+    int batchSize = 16;
+    int classChoice = kEachClassInTurn;          ///< or a class index 0..K-1
+    double guidanceScale = 1.0;                  ///< classifier-free guidance w
+    bool computeReference = true;                ///< fine DDIM run for the per-step error curves
+    std::shared_ptr<dcscope::CancelToken> cancel = std::make_shared<dcscope::CancelToken>();
+};

@@ -1,0 +1,200 @@
+// dcscope-cli gt / search / evaluate / cpr / sample --cpr as a user runs them: real processes,
+// real files, exit codes and one-line errors. The ground-truth cache goes to a temporary folder.
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QTemporaryDir>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "dcscope/compensation.h"
+#include "dcscope/cpr.h"
+#include "dcscope/npy.h"
+#include "support/test_support.h"
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QString out;
+    QString err;
+};
+
+Run runCli(const QStringList& arguments, const QString& cacheHome) {
+    QProcess process;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert("XDG_CACHE_HOME", cacheHome);
+    process.setProcessEnvironment(environment);
+    process.start(QStringLiteral(DCSCOPE_CLI_PATH), arguments);
+    if (!process.waitForFinished(120000)) {
+        process.kill();
+        return {};
+    }
+    return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
+}
+
+void writeText(const QString& path, const std::string& text) { std::ofstream(path.toStdString(), std::ios::binary) << text; }
+
+// A badly-formed input: exit code 2 and exactly one line on stderr containing `fragment`.
+QString badInputProblem(const Run& run, const QString& fragment) {
+    if (run.exitCode != 2) return QString("exit code %1: %2").arg(run.exitCode).arg(run.err);
+    if (!run.err.contains(fragment)) return "stderr lacks '" + fragment + "': " + run.err;
+    if (run.err.trimmed().contains('\n')) return "stderr is not one line: " + run.err;
+    return {};
+}
+
+}  // namespace
+
+class TestCliSearch : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void groundTruthWritesStatesAndUsesTheCache() {
+        QTemporaryDir dir;
+        const QString cache = dir.filePath("cache"), out = dir.filePath("gt");
+        const QStringList arguments{"gt", "--model", "builtin:gmm-image", "--nfe", "5", "--cfg", "7.5", "--seed", "1", "--batch", "2",
+                                                           "--class", "0,1", "--fine", "40", "--out", out, "-q"};
+        auto run = runCli(arguments, cache);
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY(run.out.contains("ground-truth error: "));
+        QVERIFY(run.out.contains("computed with 60 model calls"));
+        for (int k = 0; k <= 5; ++k) QVERIFY(QFileInfo::exists(QString("%1/gt_%2.npy").arg(out).arg(k, 3, 10, QChar('0'))));
+        const auto final = dcscope::loadNpy((out + "/gt_005.npy").toStdString());
+        QCOMPARE(final.sizes(), (c10::IntArrayRef{2, 1, 8, 8}));
+        const auto index = nlohmann::json::parse(dcscope::readFile((out + "/gt.json").toStdString()));
+        QCOMPARE(index["fine_per_interval"].get<int>(), 8);
+        QVERIFY(index["error"].get<double>() > 0.0);
+
+        // Second run: from the cache, same states.
+        run = runCli(arguments, cache);
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY(run.out.contains("read from the cache"));
+        QVERIFY(at::equal(dcscope::loadNpy((out + "/gt_005.npy").toStdString()), final));
+
+        // A corrupt entry is recomputed, not trusted and not an error.
+        const auto entries = dcscope::testing::folderEntries((cache + "/dcscope/gt").toStdString());
+        QCOMPARE(entries.size(), size_t(1));
+        const std::string entry = (cache + "/dcscope/gt/").toStdString() + entries[0];
+        std::filesystem::resize_file(entry, std::filesystem::file_size(entry) / 3);
+        run = runCli(arguments, cache);
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY(run.err.contains("corrupt cache entry"));
+        QVERIFY(run.out.contains("computed with"));
+        QVERIFY(at::equal(dcscope::loadNpy((out + "/gt_005.npy").toStdString()), final));
+    }
+
+    void searchWritesRatiosThatEvaluateAndSampleAccept() {
+        QTemporaryDir dir;
+        const QString ratios = dir.filePath("ratios.json");
+        auto run = runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--datapoints", "4", "--fine", "60",
+                                               "--no-cache", "--out", ratios, "-q"},
+                          dir.path());
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const auto document = nlohmann::json::parse(dcscope::readFile(ratios.toStdString()));
+        QCOMPARE(document["ratios"].size(), size_t(6));
+        QCOMPARE(document["ratios"][0].get<double>(), 1.0);
+        for (const char* key : {"nfe", "cfg", "solver", "variant", "order", "grid", "dc_order", "optimizer", "model", "datapoints",
+                                "seed", "steps", "evaluations", "seconds"})
+            QVERIFY2(document.contains(key), key);
+        QCOMPARE(document["optimizer"].get<std::string>(), std::string("golden"));
+        QCOMPARE(document["steps"].size(), size_t(6));
+        QVERIFY(document["steps"][3].contains("loss_before") && document["steps"][3].contains("loss_after"));
+        QCOMPARE(dcscope::loadRatios(ratios.toStdString()).size(), size_t(6));
+
+        // adamw and DPM-Solver++ with the sample command's solver flags.
+        run = runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--datapoints", "2", "--fine", "60", "--no-cache",
+                                          "--solver", "dpmpp", "--optimizer", "adamw", "--skip", "logSNR", "--out",
+                                          dir.filePath("dpmpp.json"), "-q"},
+                     dir.path());
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY(run.out.contains("dpmpp-2, adamw"));
+
+        // A CPR file for evaluate and sample.
+        const QString coefficients = dir.filePath("c.npy");
+        dcscope::CprCoefficients values{};
+        values[2 * 3 + 2] = 1.0;  // m = 0, j = 2, l = 2: the constant 1, so every rho is 1...
+        values[9 + 2 * 3 + 2] = 0.01;  // ...plus 0.01 x
+        dcscope::saveCprCoefficients(coefficients.toStdString(), values);
+        run = runCli(QStringList{"evaluate", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--heldout", "6", "--fine", "60", "--no-cache",
+                                          "--ratios", ratios, "--cpr", coefficients},
+                     dir.path());
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        for (const char* row : {"unipc-bh2-2 ", "unipc-bh2-2+DC(ratios.json)", "unipc-bh2-2+CPR", "dpmpp-2", "ddim"})
+            QVERIFY2(run.out.contains(row), qPrintable(run.out));
+        QVERIFY(run.out.contains("95% interval"));
+        QVERIFY(run.out.contains("seeds 1000000..1000005"));
+
+        run = runCli(QStringList{"sample", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--class", "1", "--cpr", coefficients, "-q"},
+                     dir.path());
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY(run.out.contains("compensated"));
+        run = runCli(QStringList{"sample", "--model", "builtin:gmm-image", "--nfe", "6", "--cpr", coefficients, "--ratios", ratios, "-q"}, dir.path());
+        QCOMPARE(run.exitCode, 2);
+    }
+
+    void cprFitAndPredict() {
+        QTemporaryDir dir;
+        // Synthetic searched ratios from known coefficients over a 3x4 grid.
+        dcscope::CprCoefficients truth{};
+        for (size_t i = 0; i < truth.size(); ++i) truth[i] = 0.01 * double((i * 7) % 11) - 0.05;
+        truth[2 * 3 + 2] = 1.0;
+        QStringList files;
+        for (double cfg : {2.0, 5.0, 7.5})
+            for (int nfe : {6, 8, 10, 12}) {
+                const QString path = dir.filePath(QString("r_%1_%2.json").arg(cfg).arg(nfe));
+                dcscope::saveRatios(path.toStdString(), dcscope::predictCprRatios(truth, cfg, nfe), {{"nfe", nfe}, {"cfg", cfg}});
+                files << path;
+            }
+        const QString out = dir.filePath("fit.npy");
+        auto run = runCli(QStringList{"cpr", "fit", "--out", out} + files, dir.path());
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY(run.out.contains("fitted 36 coefficients to 84 equations from 12 ratio files"));
+        const auto fitted = dcscope::loadCprCoefficients(out.toStdString());
+        for (size_t i = 0; i < 36; ++i) QVERIFY(std::abs(fitted[i] - truth[i]) < 1e-8);
+
+        run = runCli({"cpr", "predict", "--coeffs", out, "--nfe", "7", "--cfg", "4"}, dir.path());
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const auto predicted = nlohmann::json::parse(run.out.toStdString()).get<std::vector<double>>();
+        const auto expected = dcscope::predictCprRatios(truth, 4.0, 7);
+        QCOMPARE(predicted.size(), size_t(7));
+        for (size_t k = 0; k < 7; ++k) QVERIFY(std::abs(predicted[k] - expected[k]) < 1e-9);
+
+        // Too small a grid, and a plain list without guidance, are refused with one line.
+        QString problem = badInputProblem(runCli(QStringList{"cpr", "fit", "--out", out} + files.mid(0, 8), dir.path()),
+                                          "need at least 3 distinct guidance values, have 2");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        const QString plain = dir.filePath("plain.json");
+        writeText(plain, "[1, 1, 0.9, 1.1, 1.0, 1.2]");
+        problem = badInputProblem(runCli(QStringList{"cpr", "fit", "--out", out, plain} + files, dir.path()), "plain.json: no 'cfg'");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        writeText(dir.filePath("short.npy"), "not an npy file");
+        problem = badInputProblem(runCli({"cpr", "predict", "--coeffs", dir.filePath("short.npy"), "--nfe", "5", "--cfg", "3"}, dir.path()),
+                                  "short.npy");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    }
+
+    void badRatioFilesAreOneLineErrors() {
+        QTemporaryDir dir;
+        const QString wrongLength = dir.filePath("five.json"), nonFinite = dir.filePath("nan.json"), early = dir.filePath("early.json");
+        writeText(wrongLength, "[1, 1, 0.9, 1.1, 1.0]");
+        writeText(nonFinite, R"({"ratios": [1, 1, 0.9, 1e999, 1.0, 1.0]})");
+        writeText(early, "[1, 0.8, 0.9, 1.1, 1.0, 1.0]");
+        const QStringList evaluate = QStringList{"evaluate", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--heldout", "4", "--no-cache", "--ratios"};
+        QString problem = badInputProblem(runCli(evaluate + QStringList{wrongLength}, dir.path()), "five.json: has 5 ratios, --nfe is 6");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        problem = badInputProblem(runCli(evaluate + QStringList{nonFinite}, dir.path()), "nan.json: ratios[3] is not finite");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        problem = badInputProblem(runCli(evaluate + QStringList{early}, dir.path()), "early.json: ratios: rho_1");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        problem = badInputProblem(runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--optimizer", "sgd", "--out", dir.filePath("x.json")},
+                                         dir.path()),
+                                  "optimizer 'sgd'");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        problem = badInputProblem(runCli(QStringList{"gt", "--model", "builtin:gmm-image", "--nfe", "5", "--fine-solver", "rk4"}, dir.path()), "fine-solver 'rk4'");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestCliSearch)
+#include "test_cli_search.moc"

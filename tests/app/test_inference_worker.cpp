@@ -1,0 +1,229 @@
+#include <QtTest/QtTest>
+
+#include <memory>
+
+#include "inference_controller.h"
+#include "inference_worker.h"
+
+namespace {
+
+SamplingRequest gmmImageRequest(int steps) {
+    SamplingRequest request;
+    request.modelSpec = "builtin:gmm-image";
+    request.solver.steps = steps;
+    request.ratios.assign(size_t(steps), 1.0);
+    request.batchSize = 4;
+    request.guidanceScale = 3.0;
+    request.seed = 7;
+    return request;
+}
+
+template <typename T>
+std::shared_ptr<const T> argument(const QSignalSpy& spy, int call, int index = 0) {
+    return spy.at(call).at(index).value<std::shared_ptr<const T>>();
+}
+
+}  // namespace
+
+class TestInferenceWorker : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void reportsEveryStepAndFinishes() {
+        InferenceController controller;
+        QSignalSpy loaded(&controller, &InferenceController::modelLoaded);
+        QSignalSpy progress(&controller, &InferenceController::stepProgress);
+        QSignalSpy finished(&controller, &InferenceController::finished);
+        QSignalSpy failed(&controller, &InferenceController::failed);
+        SamplingRequest request = gmmImageRequest(6);
+        request.computeReference = false;
+        const int id = controller.submit(request)->id;
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
+        QCOMPARE(failed.count(), 0);
+
+        QCOMPARE(loaded.count(), 1);
+        const auto model = argument<ModelSummary>(loaded, 0);
+        QCOMPARE(model->labels.size(), 4);
+        QVERIFY(!model->pointModel);
+
+        // Queued delivery keeps order: steps 0..6 of the plain run, nothing else (rho = 1).
+        QCOMPARE(progress.count(), 7);
+        for (int step = 0; step <= 6; ++step) {
+            const auto update = argument<StepUpdate>(progress, step);
+            QCOMPARE(update->requestId, id);
+            QCOMPARE(update->run, SamplingRun::Plain);
+            QCOMPARE(update->step, step);
+            QCOMPARE(update->totalSteps, 6);
+            QCOMPARE(update->preview.size(), 4);
+        }
+        QCOMPARE(argument<StepUpdate>(progress, 6)->progress, 1.0);
+
+        const auto result = argument<SamplingResult>(finished, 0);
+        QCOMPARE(result->requestId, id);
+        QCOMPARE(result->nfePerRun, 6);
+        QVERIFY(!result->compensated);
+        QCOMPARE(result->plainImages.size(), 4);
+        QCOMPARE(result->plainImages.first().size(), QSize(8, 8));
+        QCOMPARE(result->compensatedImages, result->plainImages);
+        QVERIFY(!result->hasReference);
+    }
+
+    void compensationAndReferenceGiveErrorCurves() {
+        InferenceController controller;
+        QSignalSpy finished(&controller, &InferenceController::finished);
+        QSignalSpy progress(&controller, &InferenceController::stepProgress);
+        SamplingRequest request = gmmImageRequest(6);
+        request.ratios = {1.0, 1.0, 0.8, 1.2, 0.9, 1.1};
+        controller.submit(request);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
+        const auto result = argument<SamplingResult>(finished, 0);
+        QVERIFY(result->compensated);
+        QVERIFY(result->compensatedImages != result->plainImages);
+        QVERIFY(result->hasReference);
+        QCOMPARE(result->referenceNfe, 6 * InferenceWorker::kReferenceSubsteps);
+        QCOMPARE(result->plainError.size(), 6);
+        QCOMPARE(result->compensatedError.size(), 6);
+        QCOMPARE(result->plainError.first().x(), 1.0);
+        QVERIFY(result->plainError.last().y() > 0.0);
+        // Steps 1 and 2 come before the first ratio that is not 1: both runs agree there.
+        QCOMPARE(result->compensatedError[1].y(), result->plainError[1].y());
+        QVERIFY(result->compensatedError.last().y() != result->plainError.last().y());
+        bool sawCompensated = false, sawReference = false;
+        for (int i = 0; i < progress.count(); ++i) {
+            sawCompensated |= argument<StepUpdate>(progress, i)->run == SamplingRun::Compensated;
+            sawReference |= argument<StepUpdate>(progress, i)->run == SamplingRun::Reference;
+        }
+        QVERIFY(sawCompensated && sawReference);
+    }
+
+    void ratioEditsReuseThePlainAndReferenceRuns() {
+        InferenceController controller;
+        QSignalSpy progress(&controller, &InferenceController::stepProgress);
+        QSignalSpy samplesReady(&controller, &InferenceController::samplesReady);
+        QSignalSpy finished(&controller, &InferenceController::finished);
+        SamplingRequest request = gmmImageRequest(6);
+        controller.submit(request);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
+        QCOMPARE(samplesReady.count(), 1);  // samples first, then the reference
+        QVERIFY(!argument<SamplingResult>(samplesReady, 0)->hasReference);
+        const auto first = argument<SamplingResult>(finished, 0);
+        QVERIFY(!first->plainReused && !first->referenceReused);
+
+        progress.clear();
+        request.ratios = {1.0, 1.0, 1.0, 1.3, 1.0, 1.0};
+        controller.submit(request);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 5000);
+        QCOMPARE(samplesReady.count(), 1);  // nothing left to wait for after the samples
+        const auto second = argument<SamplingResult>(finished, 1);
+        QVERIFY(second->plainReused && second->referenceReused && second->compensated);
+        QCOMPARE(second->plainImages, first->plainImages);
+        QCOMPARE(second->plainError, first->plainError);
+        QCOMPARE(progress.count(), 7);  // only the compensated run made model calls
+        for (int i = 0; i < progress.count(); ++i) QCOMPARE(argument<StepUpdate>(progress, i)->run, SamplingRun::Compensated);
+
+        request.seed = 8;  // new noise: everything runs again
+        controller.submit(request);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 3, 5000);
+        QVERIFY(!argument<SamplingResult>(finished, 2)->plainReused);
+        QVERIFY(!argument<SamplingResult>(finished, 2)->referenceReused);
+    }
+
+    void pointModelGivesPathsPerSample() {
+        InferenceController controller;
+        QSignalSpy loaded(&controller, &InferenceController::modelLoaded);
+        QSignalSpy finished(&controller, &InferenceController::finished);
+        SamplingRequest request = gmmImageRequest(6);
+        request.modelSpec = "builtin:gmm2d";
+        request.batchSize = 10;
+        controller.submit(request);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
+        QVERIFY(argument<ModelSummary>(loaded, 0)->pointModel);
+        QCOMPARE(argument<ModelSummary>(loaded, 0)->modeCentres.size(), 8);
+        const auto result = argument<SamplingResult>(finished, 0);
+        QCOMPARE(result->plainPaths.size(), 10);
+        QCOMPARE(result->plainPaths.first().size(), 7);  // t_0..t_6
+        QCOMPARE(result->referencePaths.first().size(), 7);
+        QVERIFY(result->plainImages.isEmpty());
+    }
+
+    void cancelMidRunEndsWithCancelled() {
+        InferenceController controller;
+        QSignalSpy progress(&controller, &InferenceController::stepProgress);
+        QSignalSpy finished(&controller, &InferenceController::finished);
+        QSignalSpy cancelled(&controller, &InferenceController::cancelled);
+        // Far more steps than can finish before the first progress report reaches this thread.
+        SamplingRequest request = gmmImageRequest(100000);
+        request.ratios.clear();
+        request.computeReference = false;
+        const int id = controller.submit(request)->id;
+        QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 0, 5000);
+        controller.cancel();  // what the GUI's Cancel button does: set the token directly
+        QTRY_COMPARE_WITH_TIMEOUT(cancelled.count(), 1, 5000);
+        QCOMPARE(cancelled.first().first().toInt(), id);
+        QCOMPARE(finished.count(), 0);
+        QVERIFY(argument<StepUpdate>(progress, progress.count() - 1)->step < 100000);
+    }
+
+    void newerRequestSupersedesOlder() {
+        InferenceController controller;
+        QSignalSpy finished(&controller, &InferenceController::finished);
+        QSignalSpy cancelled(&controller, &InferenceController::cancelled);
+        SamplingRequest slow = gmmImageRequest(100000);
+        slow.ratios.clear();
+        slow.computeReference = false;
+        const int slowId = controller.submit(slow)->id;
+        const int fastId = controller.submit(gmmImageRequest(6))->id;
+        QVERIFY(fastId > slowId);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
+        QCOMPARE(argument<SamplingResult>(finished, 0)->requestId, fastId);
+        QCOMPARE(cancelled.count(), 1);
+        QCOMPARE(cancelled.first().first().toInt(), slowId);
+        QCOMPARE(controller.latestRequestId(), fastId);
+    }
+
+    void badModelPathFailsWithOneLine() {
+        InferenceController controller;
+        QSignalSpy failed(&controller, &InferenceController::failed);
+        QSignalSpy finished(&controller, &InferenceController::finished);
+        SamplingRequest request = gmmImageRequest(6);
+        request.modelSpec = DCSCOPE_SOURCE_DIR "/tests/data/no-such-model";
+        const int id = controller.submit(request)->id;
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 5000);
+        QCOMPARE(finished.count(), 0);
+        QCOMPARE(failed.first().at(0).toInt(), id);
+        const QString message = failed.first().at(1).toString();
+        QVERIFY2(message.contains(QStringLiteral("no-such-model")), qPrintable(message));
+        QVERIFY(!message.contains(QLatin1Char('\n')));
+
+        // The worker survives a failure and serves the next request.
+        controller.submit(gmmImageRequest(6));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
+    }
+
+    void invalidRatiosFailWithTheField() {
+        InferenceController controller;
+        QSignalSpy failed(&controller, &InferenceController::failed);
+        SamplingRequest request = gmmImageRequest(6);
+        request.ratios = {0.5, 1.0, 1.0, 1.0, 1.0, 1.0};  // rho_0 must be 1
+        controller.submit(request);
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 5000);
+        QVERIFY(failed.first().at(1).toString().startsWith(QStringLiteral("ratios:")));
+    }
+
+    void shutdownDuringARunReturnsPromptly() {
+        QElapsedTimer timer;
+        timer.start();
+        {
+            InferenceController controller;
+            QSignalSpy progress(&controller, &InferenceController::stepProgress);
+            SamplingRequest request = gmmImageRequest(100000);
+            request.ratios.clear();
+            controller.submit(request);
+            QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 0, 5000);
+        }  // destructor: cancel, quit, wait
+        QVERIFY(timer.elapsed() < 5000);
+    }
+};
+
+QTEST_MAIN(TestInferenceWorker)
+#include "test_inference_worker.moc"

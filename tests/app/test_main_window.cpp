@@ -1,0 +1,152 @@
+#include <QtTest/QtTest>
+
+#include <QComboBox>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QTemporaryDir>
+
+#include "error_chart.h"
+#include "error_dialog.h"
+#include "image_grid_view.h"
+#include "main_window.h"
+#include "ratio_curve_editor.h"
+#include "trajectory_plot_2d.h"
+
+namespace {
+
+MainWindow::Options builtinOptions(const QString& spec) {
+    MainWindow::Options options;
+    options.modelSpec = spec;
+    return options;
+}
+
+template <typename T>
+T* child(const QWidget& window, const char* name) {
+    T* found = window.findChild<T*>(QString::fromLatin1(name));
+    if (!found) qFatal("no child widget named %s", name);
+    return found;
+}
+
+}  // namespace
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+
+private:
+    QStringList m_errors;
+    ErrorDialogHook m_previousHook;
+
+private Q_SLOTS:
+    void init() {
+        m_errors.clear();
+        m_previousHook = setErrorDialogHook([this](QWidget*, const QString& message) { m_errors.append(message); });
+    }
+
+    void cleanup() { setErrorDialogHook(m_previousHook); }
+
+    void showsTheFirstResultOnStart() {
+        MainWindow window(builtinOptions(QStringLiteral("builtin:gmm-image")));
+        window.show();
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() != nullptr, 5000);
+        QTRY_VERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("NFE 10")));
+        const auto* plain = child<ImageGridView>(window, "plainView");
+        QCOMPARE(plain->images().size(), child<QSpinBox>(window, "batchSpin")->value());
+        QCOMPARE(child<ImageGridView>(window, "compensatedView")->images(), plain->images());
+        QVERIFY(plain->caption().startsWith(QStringLiteral("UniPC")));
+        QCOMPARE(child<ErrorChart>(window, "errorChart")->seriesNames().size(), 2);
+        QVERIFY(!child<QPushButton>(window, "cancelButton")->isEnabled());
+        QVERIFY(m_errors.isEmpty());
+    }
+
+    void sampleButtonUsesTheControls() {
+        MainWindow window(builtinOptions(QStringLiteral("builtin:gmm-image")));
+        window.show();
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() != nullptr, 5000);
+        auto* modelCombo = child<QComboBox>(window, "modelCombo");
+        modelCombo->setCurrentIndex(modelCombo->findData(QStringLiteral("builtin:gmm-image")));
+        child<QSpinBox>(window, "nfeSpin")->setValue(6);
+        child<QSpinBox>(window, "batchSpin")->setValue(3);
+        QCOMPARE(child<RatioCurveEditor>(window, "ratioEditor")->ratios().size(), 6);
+        QTest::mouseClick(child<QPushButton>(window, "sampleButton"), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult()->steps == 6, 5000);
+        QCOMPARE(window.lastResult()->plainImages.size(), 3);
+        QTRY_VERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("NFE 6")));
+        // The class list comes from the model's labels: two fixed choices plus four classes.
+        QCOMPARE(child<QComboBox>(window, "classCombo")->count(), 6);
+    }
+
+    void draggingARatioResamplesWithCompensation() {
+        MainWindow window(builtinOptions(QStringLiteral("builtin:gmm-image")));
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() != nullptr, 5000);
+        QVERIFY(!window.lastResult()->compensated);
+        auto* editor = child<RatioCurveEditor>(window, "ratioEditor");
+        const QPoint start = editor->pointPosition(5).toPoint();
+        QTest::mousePress(editor, Qt::LeftButton, {}, start);
+        QTest::mouseMove(editor, start + QPoint(0, -30));
+        QTest::mouseRelease(editor, Qt::LeftButton, {}, start + QPoint(0, -30));
+        QVERIFY(editor->ratios()[5] > 1.0);
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult()->compensated, 5000);
+        QVERIFY(window.lastResult()->compensatedImages != window.lastResult()->plainImages);
+        QVERIFY(!child<ImageGridView>(window, "compensatedView")->caption().contains(QStringLiteral("same as plain")));
+    }
+
+    void gmm2dShowsTrajectories() {
+        MainWindow window(builtinOptions(QStringLiteral("builtin:gmm-image")));
+        window.show();
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() != nullptr, 5000);
+        auto* modelCombo = child<QComboBox>(window, "modelCombo");
+        modelCombo->setCurrentIndex(modelCombo->findData(QStringLiteral("builtin:gmm2d")));  // samples at once
+        auto* plot = child<TrajectoryPlot2D>(window, "trajectoryPlot");
+        QTRY_VERIFY_WITH_TIMEOUT(!window.lastResult()->plainPaths.isEmpty(), 5000);
+        QCOMPARE(child<QStackedWidget>(window, "viewStack")->currentWidget(), plot);
+        QCOMPARE(plot->layerNames().size(), 3);  // reference, plain, compensated
+        QCOMPARE(plot->markers().size(), 8);
+        QCOMPARE(plot->layerPaths(plot->layerNames().last()).size(), child<QSpinBox>(window, "batchSpin")->value());
+    }
+
+    void errorsReachTheDialogHook() {
+        MainWindow window(builtinOptions(QStringLiteral(DCSCOPE_SOURCE_DIR "/tests/data/no-such-model")));
+        window.show();
+        QTRY_COMPARE_WITH_TIMEOUT(m_errors.size(), 1, 5000);
+        QVERIFY2(m_errors.first().contains(QStringLiteral("no-such-model")), qPrintable(m_errors.first()));
+        QVERIFY(!m_errors.first().contains(QLatin1Char('\n')));
+        QVERIFY(window.statusBar()->currentMessage().startsWith(QStringLiteral("Error")));
+        QVERIFY(window.lastResult() == nullptr);
+    }
+
+    void cancelButtonStopsALongRun() {
+        MainWindow::Options options = builtinOptions(QStringLiteral("builtin:gmm-image"));
+        options.sampleOnStart = false;
+        MainWindow window(options);
+        window.show();
+        child<QSpinBox>(window, "nfeSpin")->setValue(100);
+        child<QSpinBox>(window, "batchSpin")->setValue(256);
+        auto* cancel = child<QPushButton>(window, "cancelButton");
+        QTest::mouseClick(child<QPushButton>(window, "sampleButton"), Qt::LeftButton);
+        QVERIFY(cancel->isEnabled());
+        QTest::mouseClick(cancel, Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(window.statusBar()->currentMessage(), QStringLiteral("Cancelled."), 5000);
+        QVERIFY(!cancel->isEnabled());
+        QVERIFY(m_errors.isEmpty());
+    }
+
+    void screenshotOptionWritesAPng() {
+        QTemporaryDir folder;
+        QVERIFY(folder.isValid());
+        MainWindow::Options options = builtinOptions(QStringLiteral("builtin:gmm-image"));
+        options.screenshotPath = folder.filePath(QStringLiteral("shot.png"));
+        MainWindow window(options);
+        window.resize(900, 600);
+        window.show();
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(options.screenshotPath), 5000);
+        const QImage shot(options.screenshotPath);
+        QCOMPARE(shot.size(), window.size());
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "test_main_window.moc"

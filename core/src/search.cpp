@@ -86,15 +86,34 @@ Minimum1D minimiseGolden(const std::function<double(double)>& lossFunction, cons
     if (options.budget < 3) throw Error(ErrorCode::InvalidArgument, "golden: budget must be >= 3, got " + std::to_string(options.budget));
     if (!(options.initialStep > 0.0) || !std::isfinite(options.initialStep))
         throw Error(ErrorCode::InvalidArgument, "golden: initial step must be positive");
-    CountedLoss f(lossFunction, options.budget);
+    if (!(options.maxDeviation > 0.0)) throw Error(ErrorCode::InvalidArgument, "golden: max deviation must be positive");
+    if (options.logScale && !(options.start > 0.0))
+        throw Error(ErrorCode::InvalidArgument, "golden: a log-scale search needs a positive start");
+    // Everything below works on the search variable u (x itself, or log x); the bounds of the
+    // trust region are mapped into u, so a clamped u is always a permitted x.
+    const double lowerX = options.start - options.maxDeviation, upperX = options.start + options.maxDeviation;
+    const auto toX = [&](double u) { return options.logScale ? std::exp(u) : u; };
+    const double lower = options.logScale ? (lowerX > 0.0 ? std::log(lowerX) : -kInf) : lowerX;
+    const double upper = options.logScale ? std::log(upperX) : upperX;
+    const double start = options.logScale ? std::log(options.start) : options.start;
+    const auto clamp = [&](double u) { return std::min(upper, std::max(lower, u)); };
+    const std::function<double(double)> inU = [&](double u) { return lossFunction(toX(u)); };
+    CountedLoss f(inU, options.budget);
+    const auto inX = [&](Minimum1D best) {
+        best.x = toX(best.x);
+        return best;
+    };
 
     // 1. Bracket: walk downhill from `start` until the loss rises again. Steps grow by the golden
     // ratio, or jump to the minimum of the parabola through the last three points when that lies
     // ahead (at most 10 steps further), which on near-quadratic losses lands next to the optimum.
-    Point a{options.start, f(options.start)};
-    Point b{options.start + options.initialStep, f(options.start + options.initialStep)};
+    Point a{start, f(start)};
+    const double second = start + options.initialStep <= upper ? start + options.initialStep : start - options.initialStep;
+    Point b{clamp(second), 0.0};
+    b.f = f(b.x);
     if (b.f > a.f) std::swap(a, b);  // walk from a through b, downhill
-    Point c{b.x + kGolden * (b.x - a.x), 0.0};
+    Point c{clamp(b.x + kGolden * (b.x - a.x)), 0.0};
+    if (c.x == b.x) return inX(f.best());  // downhill into a bound: the bound is the answer
     c.f = f(c.x);
     while (c.f < b.f && !f.spent()) {
         const double step = c.x - b.x;
@@ -103,11 +122,13 @@ Minimum1D minimiseGolden(const std::function<double(double)>& lossFunction, cons
         const bool ahead = std::isfinite(next) && (next - c.x) * step > 0.0;
         if (!ahead) next = c.x + kGolden * step;
         else if ((next - limit) * step > 0.0) next = limit;
+        next = clamp(next);
+        if (next == c.x) return inX(f.best());
         a = b;
         b = c;
         c = {next, f(next)};
     }
-    if (f.spent() || !(b.f <= c.f)) return f.best();
+    if (f.spent() || !(b.f <= c.f)) return inX(f.best());
 
     // 2. Brent's method on [lo, hi] around b, starting from the three bracket points so its first
     // step can already be parabolic.
@@ -116,7 +137,7 @@ Minimum1D minimiseGolden(const std::function<double(double)>& lossFunction, cons
     double d = 0.0, e = hi - lo;  // e: the step before last; a large one allows a parabolic step now
     while (!f.spent()) {
         const double middle = 0.5 * (lo + hi);
-        const double tol1 = options.tolerance * std::abs(x.x) + 1e-10, tol2 = 2.0 * tol1;
+        const double tol1 = options.tolerance * (std::abs(x.x) + 1.0), tol2 = 2.0 * tol1;
         if (std::abs(x.x - middle) <= tol2 - 0.5 * (hi - lo)) break;
         bool golden = true;
         if (std::abs(e) > tol1) {
@@ -156,7 +177,7 @@ Minimum1D minimiseGolden(const std::function<double(double)>& lossFunction, cons
             }
         }
     }
-    return f.best();
+    return inX(f.best());
 }
 
 Minimum1D minimiseAdamW(const std::function<at::Tensor(const at::Tensor&)>& loss, const AdamWOptions& options) {
@@ -247,7 +268,9 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
                         if (trialRho == 1.0) lossAtOne = value;
                         return value;
                     };
-                    rho = minimiseGolden(loss, options.golden).x;
+                    GoldenOptions golden = options.golden;
+                    if (!trialCallsModel) golden.budget = std::max(golden.budget, options.freeTrialBudget);
+                    rho = minimiseGolden(loss, golden).x;
                 } else {
                     const auto loss = [&](const at::Tensor& parameter) {
                         const at::Tensor value = meanSquaredErrorTensor(sampler.trialStateDifferentiable(denoiser, state, parameter), target);

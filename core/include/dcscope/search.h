@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,11 @@ struct GoldenOptions {
     double initialStep = 0.1;
     int budget = 8;
     double tolerance = 1e-4;
+    /// Search u = log(x) instead of x (start must be > 0): x stays positive and the steps are
+    /// relative. initialStep and tolerance are then in units of u.
+    bool logScale = false;
+    /// Only x in [start - maxDeviation, start + maxDeviation] is tried (infinity: unbounded).
+    double maxDeviation = std::numeric_limits<double>::infinity();
 };
 
 struct Minimum1D {
@@ -81,6 +87,10 @@ struct SearchOptions {
     RatioOptimizer optimizer = RatioOptimizer::Golden;
     AdamWOptions adamw;
     GoldenOptions golden;
+    /// golden's budget at steps whose trials need no model call (the last update, and every
+    /// update of DDIM / DPM-Solver++): such trials cost only tensor arithmetic, so the minimum is
+    /// located to the tolerance instead of within golden.budget evaluations.
+    int freeTrialBudget = 40;
 };
 
 /// One searched step (also the warm-up steps k < K, which keep rho = 1 and are not searched).

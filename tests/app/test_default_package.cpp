@@ -1,0 +1,98 @@
+// The embedded Fashion-MNIST package: it loads and validates, a fixed-seed CLI sample matches the
+// stored reference, and damaged copies of it give the documented errors.
+#include <QProcess>
+#include <QTemporaryDir>
+
+#include <filesystem>
+
+#include "dcscope/model.h"
+#include "dcscope/npy.h"
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kPackage = std::string(DCSCOPE_SOURCE_DIR) + "/assets/models/fashion";
+
+struct Run {
+    int exitCode = -1;
+    QString out, err;
+};
+
+Run runCli(const QStringList& arguments) {
+    QProcess process;
+    process.start(QStringLiteral(DCSCOPE_CLI_PATH), arguments);
+    if (!process.waitForFinished(300000)) {
+        process.kill();
+        return {};
+    }
+    return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
+}
+
+QString copyPackage(const QTemporaryDir& dir) {
+    const fs::path target = fs::path(dir.path().toStdString()) / "fashion";
+    fs::copy(kPackage, target, fs::copy_options::recursive);
+    return QString::fromStdString(target.string());
+}
+
+}  // namespace
+
+class TestDefaultPackage : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void packageLoadsAndValidates() {
+        const auto model = dcscope::loadModel(kPackage);
+        const auto& info = model->info();
+        QCOMPARE(info.sampleShape, (std::vector<int64_t>{1, 32, 32}));
+        QCOMPARE(info.numClasses, 10);
+        QCOMPARE(info.nullClass, 10);
+        QCOMPARE(info.labels.at(9), std::string("Ankle boot"));
+        // The shipped package stays small enough to embed.
+        uintmax_t bytes = 0;
+        for (const auto& entry : fs::directory_iterator(kPackage)) bytes += entry.file_size();
+        QVERIFY2(bytes <= 12u * 1024 * 1024, qPrintable(QString::number(bytes)));
+
+        const auto run = runCli({"info"});  // no model: the default package
+        QCOMPARE(run.exitCode, 0);
+        QVERIFY(run.out.contains("fashion-mnist"));
+        QVERIFY(run.out.contains("Ankle boot"));
+    }
+
+    void fixedSeedSampleMatchesStoredReference() {
+        QTemporaryDir dir;
+        const QString out = dir.filePath("sample.npy");
+        const auto run = runCli({"sample", "--seed", "0", "--batch", "4", "--class", "0,3,5,9", "--cfg", "3", "--nfe", "10", "--out", out, "-q"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const auto sample = dcscope::loadNpy(out.toStdString());
+        const auto reference = dcscope::loadNpy(dcscope::testing::dataFile("fashion_sample_seed0_unipc10_cfg3.npy"));
+        QCOMPARE(sample.sizes(), reference.sizes());
+        const double difference = dcscope::testing::maxAbsDiff(sample, reference);
+        qInfo() << "max abs difference to the stored sample:" << difference;
+        QVERIFY2(difference < 2e-3, qPrintable(QString::number(difference)));
+    }
+
+    void damagedCopiesGiveTheDocumentedErrors() {
+        QTemporaryDir dir;
+        const QString truncatedNetwork = copyPackage(dir);
+        const auto networkPath = fs::path(truncatedNetwork.toStdString()) / "network.pt";
+        fs::resize_file(networkPath, fs::file_size(networkPath) / 2);
+        DCSCOPE_EXPECT_ERROR(dcscope::loadModel(truncatedNetwork.toStdString()), dcscope::ErrorCode::BadModel, networkPath.string());
+        auto run = runCli({"info", truncatedNetwork});
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY(run.err.contains("network.pt"));
+
+        QTemporaryDir dir2;
+        const QString truncatedManifest = copyPackage(dir2);
+        const auto manifestPath = fs::path(truncatedManifest.toStdString()) / "model.json";
+        fs::resize_file(manifestPath, fs::file_size(manifestPath) / 2);
+        DCSCOPE_EXPECT_ERROR(dcscope::loadModel(truncatedManifest.toStdString()), dcscope::ErrorCode::BadFile, manifestPath.string());
+        run = runCli({"sample", "--model", truncatedManifest, "--nfe", "2"});
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY(run.err.contains("model.json"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDefaultPackage)
+#include "test_default_package.moc"

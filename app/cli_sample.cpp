@@ -26,8 +26,8 @@ struct SampleFlags {
     bool quiet = false;
 };
 
-char stepName[32];
 std::string stepFile(const std::string& dir, const char* prefix, int step) {
+    char stepName[32];
     std::snprintf(stepName, sizeof stepName, "%s_%03d.npy", prefix, step);
     return (std::filesystem::path(dir) / stepName).string();
 }

@@ -73,12 +73,7 @@ void registerSearchCommand(CLI::App& app) {
     command->add_option("--optimizer", flags->optimizer, "golden (derivative-free) or adamw (the paper's)")->capture_default_str();
     command->add_option("--datapoints", flags->datapoints, "Search batch: seeds seed..seed+n-1, classes cycled")->capture_default_str();
     command->add_option("--seed", flags->seed, "First seed of the search batch")->capture_default_str();
-    command->add_option("--budget", flags->golden.budget, "golden: loss evaluations per step")->capture_default_str();
-    command->add_option("--golden-step", flags->golden.initialStep, "golden: first bracketing step")->capture_default_str();
-    command->add_option("--golden-range", flags->golden.maxDeviation, "golden: search only |rho - 1| <= this");
-    command->add_flag("--golden-log", flags->golden.logScale, "golden: search log(rho) (keeps rho > 0)");
-    command->add_option("--free-budget", flags->freeTrialBudget, "golden: evaluations per step when a trial needs no model call")
-        ->capture_default_str();
+    addGoldenFlags(*command, flags->golden, flags->freeTrialBudget);
     addGroundTruthFlags(*command, flags->truth);
     command->add_option("--out", flags->out, "Ratio file to write (JSON with metadata)")->required();
     command->add_flag("--quiet,-q", flags->quiet, "No progress on stderr");

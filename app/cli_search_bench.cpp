@@ -134,12 +134,7 @@ void registerSearchBenchCommand(CLI::App& app) {
     command->add_option("--heldout", flags->heldout, "Held-out datapoints")->capture_default_str();
     command->add_option("--repeats", flags->repeats, "Independent search batches per NFE (results averaged)")->capture_default_str();
     command->add_option("--seed", flags->seed, "First search seed (held-out from seed + 1000000)")->capture_default_str();
-    command->add_option("--budget", flags->golden.budget, "golden: loss evaluations per step")->capture_default_str();
-    command->add_option("--golden-step", flags->golden.initialStep, "golden: first bracketing step")->capture_default_str();
-    command->add_option("--golden-range", flags->golden.maxDeviation, "golden: search only |rho - 1| <= this");
-    command->add_flag("--golden-log", flags->golden.logScale, "golden: search log(rho) (keeps rho > 0)");
-    command->add_option("--free-budget", flags->freeTrialBudget, "golden: evaluations per step when a trial needs no model call")
-        ->capture_default_str();
+    addGoldenFlags(*command, flags->golden, flags->freeTrialBudget);
     addGroundTruthFlags(*command, flags->truth);
     command->callback([flags] { runSearchBench(*flags); });
 }

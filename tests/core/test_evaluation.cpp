@@ -6,27 +6,12 @@
 #include "dcscope/gaussian_mixture_model.h"
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/search.h"
+#include "support/fixtures.h"
 #include "support/test_support.h"
 
 using namespace dcscope;
-
-namespace {
-
-GroundTruthOptions uncached() {
-    GroundTruthOptions options;
-    options.useCache = false;
-    return options;
-}
-
-SolverConfig configFor(SolverType solver, int order, int steps) {
-    SolverConfig config;
-    config.solver = solver;
-    config.order = order;
-    config.steps = steps;
-    return config;
-}
-
-}  // namespace
+using dcscope::testing::configFor;
+using dcscope::testing::uncached;
 
 class TestEvaluation : public QObject {
     Q_OBJECT

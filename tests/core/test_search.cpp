@@ -8,17 +8,13 @@
 #include "dcscope/search.h"
 #include "dcscope/solver.h"
 #include "support/fake_models.h"
+#include "support/fixtures.h"
 #include "support/test_support.h"
 
 using namespace dcscope;
+using dcscope::testing::uncached;
 
 namespace {
-
-GroundTruthOptions uncached() {
-    GroundTruthOptions options;
-    options.useCache = false;
-    return options;
-}
 
 SolverConfig uniPC(int steps, int order = 2) {
     SolverConfig config;

@@ -6,9 +6,11 @@
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/solver.h"
 #include "support/fake_models.h"
+#include "support/fixtures.h"
 #include "support/test_support.h"
 
 using namespace dcscope;
+using dcscope::testing::configFor;
 using dcscope::testing::CountingModel;
 using dcscope::testing::maxAbsDiff;
 
@@ -19,14 +21,6 @@ at::Tensor noiseFor(const DiffusionModel& model, int64_t batch, uint64_t seed, a
     shape.insert(shape.end(), model.info().sampleShape.begin(), model.info().sampleShape.end());
     auto generator = at::detail::createCPUGenerator(seed);
     return at::randn(shape, generator, at::TensorOptions().dtype(dtype));
-}
-
-SolverConfig configFor(SolverType solver, int order, int steps) {
-    SolverConfig config;
-    config.solver = solver;
-    config.order = order;
-    config.steps = steps;
-    return config;
 }
 
 }  // namespace

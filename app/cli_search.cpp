@@ -24,8 +24,7 @@ struct SearchFlags {
     std::string optimizer = "golden";
     int datapoints = 10;
     uint64_t seed = 0;
-    GoldenOptions golden;
-    int freeTrialBudget = SearchOptions{}.freeTrialBudget;
+    SearchOptions search;
     std::string out;
     bool quiet = false;
 };
@@ -33,12 +32,10 @@ struct SearchFlags {
 void runSearch(const SearchFlags& flags) {
     const auto model = openModel(flags.model);
     const SolverConfig config = toSolverConfig(flags.solver);
-    SearchOptions options;
+    SearchOptions options = flags.search;
     options.optimizer = parseRatioOptimizer(flags.optimizer);
-    options.golden = flags.golden;
-    options.freeTrialBudget = flags.freeTrialBudget;
-    if (flags.golden.budget < 3)
-        throw Error(ErrorCode::InvalidArgument, "budget: must be >= 3, got " + std::to_string(flags.golden.budget));
+    if (options.golden.budget < 3)
+        throw Error(ErrorCode::InvalidArgument, "budget: must be >= 3, got " + std::to_string(options.golden.budget));
     const GroundTruthOptions truthOptions = toGroundTruthOptions(flags.truth);
     const Datapoints data = makeDatapoints(*model, flags.seed, flags.datapoints);
     const c10::Device device = parseDevice(flags.model.device);
@@ -73,7 +70,7 @@ void registerSearchCommand(CLI::App& app) {
     command->add_option("--optimizer", flags->optimizer, "golden (derivative-free) or adamw (the paper's)")->capture_default_str();
     command->add_option("--datapoints", flags->datapoints, "Search batch: seeds seed..seed+n-1, classes cycled")->capture_default_str();
     command->add_option("--seed", flags->seed, "First seed of the search batch")->capture_default_str();
-    addGoldenFlags(*command, flags->golden, flags->freeTrialBudget);
+    addGoldenFlags(*command, flags->search);
     addGroundTruthFlags(*command, flags->truth);
     command->add_option("--out", flags->out, "Ratio file to write (JSON with metadata)")->required();
     command->add_flag("--quiet,-q", flags->quiet, "No progress on stderr");

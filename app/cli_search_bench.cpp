@@ -26,8 +26,7 @@ struct SearchBenchFlags {
     int heldout = 256;
     int repeats = 5;
     uint64_t seed = 0;
-    GoldenOptions golden;
-    int freeTrialBudget = SearchOptions{}.freeTrialBudget;
+    SearchOptions search;
 };
 
 struct MethodTotals {
@@ -82,10 +81,8 @@ void runSearchBench(const SearchBenchFlags& flags) {
             const GroundTruth truth = computeGroundTruth(searchDenoiser, searchNoise, sampler.times(), truthOptions);
             std::vector<EvaluationEntry> entries{{"rho=1", config}};
             for (RatioOptimizer optimizer : {RatioOptimizer::AdamW, RatioOptimizer::Golden}) {
-                SearchOptions options;
+                SearchOptions options = flags.search;
                 options.optimizer = optimizer;
-                options.golden = flags.golden;
-                options.freeTrialBudget = flags.freeTrialBudget;
                 const SearchResult result = searchRatios(searchDenoiser, searchNoise, config, truth, options);
                 MethodTotals& total = totals[optimizer == RatioOptimizer::AdamW ? 1 : 2];
                 total.evaluations += result.evaluations;
@@ -134,7 +131,7 @@ void registerSearchBenchCommand(CLI::App& app) {
     command->add_option("--heldout", flags->heldout, "Held-out datapoints")->capture_default_str();
     command->add_option("--repeats", flags->repeats, "Independent search batches per NFE (results averaged)")->capture_default_str();
     command->add_option("--seed", flags->seed, "First search seed (held-out from seed + 1000000)")->capture_default_str();
-    addGoldenFlags(*command, flags->golden, flags->freeTrialBudget);
+    addGoldenFlags(*command, flags->search);
     addGroundTruthFlags(*command, flags->truth);
     command->callback([flags] { runSearchBench(*flags); });
 }

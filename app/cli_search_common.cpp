@@ -10,12 +10,13 @@
 
 namespace dcscope::cli {
 
-void addGoldenFlags(CLI::App& command, GoldenOptions& golden, int& freeTrialBudget) {
+void addGoldenFlags(CLI::App& command, SearchOptions& search) {
+    GoldenOptions& golden = search.golden;
     command.add_option("--budget", golden.budget, "golden: loss evaluations per step")->capture_default_str();
     command.add_option("--golden-step", golden.initialStep, "golden: first bracketing step")->capture_default_str();
     command.add_option("--golden-range", golden.maxDeviation, "golden: search only |rho - 1| <= this");
     command.add_flag("--golden-log", golden.logScale, "golden: search log(rho) (keeps rho > 0)");
-    command.add_option("--free-budget", freeTrialBudget, "golden: evaluations per step when a trial needs no model call")
+    command.add_option("--free-budget", search.freeTrialBudget, "golden: evaluations per step when a trial needs no model call")
         ->capture_default_str();
 }
 

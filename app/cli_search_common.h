@@ -21,7 +21,7 @@ void addGroundTruthFlags(CLI::App& command, GroundTruthFlags& flags);
 GroundTruthOptions toGroundTruthOptions(const GroundTruthFlags& flags);
 
 /// The golden optimiser's tuning flags, shared by search and search-bench.
-void addGoldenFlags(CLI::App& command, GoldenOptions& golden, int& freeTrialBudget);
+void addGoldenFlags(CLI::App& command, SearchOptions& search);
 
 /// Short label of a solver configuration, e.g. "unipc-bh2-2" or "dpmpp-2".
 std::string solverLabel(const SolverConfig& config);

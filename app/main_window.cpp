@@ -160,7 +160,7 @@ QWidget* MainWindow::createControlPanel() {
     m_guidanceSpin->setObjectName(QStringLiteral("guidanceSpin"));
     m_guidanceSpin->setRange(0.0, 30.0);
     m_guidanceSpin->setSingleStep(0.5);
-    m_guidanceSpin->setValue(2.0);
+    m_guidanceSpin->setValue(3.0);
     m_batchSpin = new QSpinBox;
     m_batchSpin->setObjectName(QStringLiteral("batchSpin"));
     m_batchSpin->setRange(1, 256);

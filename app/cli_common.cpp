@@ -65,11 +65,14 @@ SolverConfig toSolverConfig(const SolverFlags& flags) {
     config.lowerOrderFinal = !flags.noLowerOrderFinal;
     config.disabledCorrectors = flags.disabledCorrectors;
     config.dcOrder = flags.dcOrder;
-    if (!flags.ratiosFile.empty()) config.ratios = loadRatios(flags.ratiosFile);
+    if (!flags.ratiosFile.empty()) {
+        config.ratios = loadRatios(flags.ratiosFile);
+        // Checked before validate() so that the message names the file, not just the field.
+        if (config.ratios.size() != size_t(config.steps))
+            throw Error(ErrorCode::InvalidArgument, flags.ratiosFile + ": has " + std::to_string(config.ratios.size()) +
+                                                        " ratios, --nfe is " + std::to_string(config.steps));
+    }
     validate(config);
-    if (!flags.ratiosFile.empty() && config.ratios.size() != size_t(config.steps))
-        throw Error(ErrorCode::InvalidArgument, flags.ratiosFile + ": has " + std::to_string(config.ratios.size()) +
-                                                    " ratios, --nfe is " + std::to_string(config.steps));
     return config;
 }
 

@@ -132,7 +132,7 @@ private Q_SLOTS:
             {base + QStringList{"--noise", dir.filePath("nan.npy")}, "NaN"},
             {base + QStringList{"--noise", dir.filePath("shape.npy")}, "shape"},
             {base + QStringList{"--ratios", dir.filePath("bad.json")}, "bad.json"},
-            {base + QStringList{"--ratios", dir.filePath("short.json")}, "ratios"},
+            {base + QStringList{"--ratios", dir.filePath("short.json")}, "short.json: has 3 ratios, --nfe is 5"},
             {base + QStringList{"--ratios", dir.filePath("rho0.json")}, "rho_0"},
         };
         for (const auto& [arguments, fragment] : cases) {

@@ -18,6 +18,14 @@ SamplingRequest gmmImageRequest(int steps) {
     return request;
 }
 
+// Far more steps than can finish before the test reacts: a run that only ends when cancelled.
+SamplingRequest endlessRequest() {
+    SamplingRequest request = gmmImageRequest(100000);
+    request.ratios.clear();
+    request.computeReference = false;
+    return request;
+}
+
 template <typename T>
 std::shared_ptr<const T> argument(const QSignalSpy& spy, int call, int index = 0) {
     return spy.at(call).at(index).value<std::shared_ptr<const T>>();
@@ -151,27 +159,20 @@ private Q_SLOTS:
         QSignalSpy progress(&controller, &InferenceController::stepProgress);
         QSignalSpy finished(&controller, &InferenceController::finished);
         QSignalSpy cancelled(&controller, &InferenceController::cancelled);
-        // Far more steps than can finish before the first progress report reaches this thread.
-        SamplingRequest request = gmmImageRequest(100000);
-        request.ratios.clear();
-        request.computeReference = false;
-        const int id = controller.submit(request)->id;
+        const int id = controller.submit(endlessRequest())->id;
         QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 0, 5000);
         controller.cancel();  // what the GUI's Cancel button does: set the token directly
         QTRY_COMPARE_WITH_TIMEOUT(cancelled.count(), 1, 5000);
         QCOMPARE(cancelled.first().first().toInt(), id);
         QCOMPARE(finished.count(), 0);
-        QVERIFY(argument<StepUpdate>(progress, progress.count() - 1)->step < 100000);
+        QVERIFY(argument<StepUpdate>(progress, progress.count() - 1)->step < endlessRequest().solver.steps);
     }
 
     void newerRequestSupersedesOlder() {
         InferenceController controller;
         QSignalSpy finished(&controller, &InferenceController::finished);
         QSignalSpy cancelled(&controller, &InferenceController::cancelled);
-        SamplingRequest slow = gmmImageRequest(100000);
-        slow.ratios.clear();
-        slow.computeReference = false;
-        const int slowId = controller.submit(slow)->id;
+        const int slowId = controller.submit(endlessRequest())->id;
         const int fastId = controller.submit(gmmImageRequest(6))->id;
         QVERIFY(fastId > slowId);
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
@@ -216,9 +217,7 @@ private Q_SLOTS:
         {
             InferenceController controller;
             QSignalSpy progress(&controller, &InferenceController::stepProgress);
-            SamplingRequest request = gmmImageRequest(100000);
-            request.ratios.clear();
-            controller.submit(request);
+            controller.submit(endlessRequest());
             QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 0, 5000);
         }  // destructor: cancel, quit, wait
         QVERIFY(timer.elapsed() < 5000);

@@ -18,6 +18,8 @@ void addGoldenFlags(CLI::App& command, SearchOptions& search) {
     command.add_flag("--golden-log", golden.logScale, "golden: search log(rho) (keeps rho > 0)");
     command.add_option("--free-budget", search.freeTrialBudget, "golden: evaluations per step when a trial needs no model call")
         ->capture_default_str();
+    command.add_option("--golden-shrink", search.goldenShrink, "golden: keep this fraction of the move from rho = 1 to the minimum")
+        ->capture_default_str();
 }
 
 void addGroundTruthFlags(CLI::App& command, GroundTruthFlags& flags) {

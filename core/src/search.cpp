@@ -228,6 +228,8 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
     if (groundTruth.states[0].sizes() != noise.sizes())
         throw Error(ErrorCode::InvalidArgument, "ground truth: computed for another batch (shape differs from the noise)");
 
+    if (!(options.goldenShrink >= 0.0 && options.goldenShrink <= 1.0))
+        throw Error(ErrorCode::InvalidArgument, "golden shrink: must be in [0, 1], got " + std::to_string(options.goldenShrink));
     const auto begin = std::chrono::steady_clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count(); };
     const int nfeBefore = denoiser.nfe();
@@ -270,7 +272,14 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
                     };
                     GoldenOptions golden = options.golden;
                     if (!trialCallsModel) golden.budget = std::max(golden.budget, options.freeTrialBudget);
-                    rho = minimiseGolden(loss, golden).x;
+                    const double minimum = minimiseGolden(loss, golden).x;
+                    rho = 1.0 + options.goldenShrink * (minimum - 1.0);
+                    if (rho != minimum) {
+                        // Where the loss is not unimodal between 1 and the minimum, the shrunk
+                        // ratio can lose to rho = 1 on the batch: then the minimum is kept.
+                        const double shrunkLoss = loss(rho);
+                        if (!(shrunkLoss <= (std::isnan(lossAtOne) ? kInf : lossAtOne))) rho = minimum;
+                    }
                 } else {
                     const auto loss = [&](const at::Tensor& parameter) {
                         const at::Tensor value = meanSquaredErrorTensor(sampler.trialStateDifferentiable(denoiser, state, parameter), target);

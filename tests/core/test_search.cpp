@@ -32,11 +32,13 @@ struct Setup {
     GuidedDenoiser searchDenoiser{*model, Conditioning{search.classes, 7.5}};
     GuidedDenoiser heldOutDenoiser{*model, Conditioning{heldOut.classes, 7.5}};
 
-    SearchResult run(const SolverConfig& config, RatioOptimizer optimizer, const SearchObserver& observer = {}) {
+    SearchResult run(const SolverConfig& config, RatioOptimizer optimizer, const SearchObserver& observer = {},
+                     double goldenShrink = SearchOptions{}.goldenShrink) {
         const MultistepSampler sampler(model->schedule(), config);
         const GroundTruth truth = computeGroundTruth(searchDenoiser, search.noise, sampler.times(), uncached());
         SearchOptions options;
         options.optimizer = optimizer;
+        options.goldenShrink = goldenShrink;
         return searchRatios(searchDenoiser, search.noise, config, truth, options, observer);
     }
     // Held-out MSE of the plain solver and of the solver with `ratios`.
@@ -176,6 +178,30 @@ private Q_SLOTS:
         QVERIFY2(withGolden <= withAdamw * 1.1, qPrintable(QString("golden %1, adamw %2").arg(withGolden).arg(withAdamw)));
     }
 
+    void goldenShrinksTheMoveTowardsOne() {
+        Setup setup;
+        const SolverConfig config = uniPC(6);
+        const SearchResult minimum = setup.run(config, RatioOptimizer::Golden, {}, 1.0);
+        const SearchResult halved = setup.run(config, RatioOptimizer::Golden, {}, 0.5);
+        const SearchResult none = setup.run(config, RatioOptimizer::Golden, {}, 0.0);
+        qInfo().noquote() << "shrink 1:" << describe(minimum) << "| shrink 0.5:" << describe(halved);
+        // The first searched step starts from the same state in all three searches.
+        const size_t first = size_t(config.dcOrder);
+        QVERIFY(std::abs(minimum.ratios[first] - 1.0) > 0.05);  // a real move to shrink
+        QVERIFY(std::abs(halved.ratios[first] - (1.0 + 0.5 * (minimum.ratios[first] - 1.0))) < 1e-12);
+        QVERIFY(halved.steps[first].lossAfter < halved.steps[first].lossBefore);
+        QVERIFY(halved.steps[first].lossAfter > minimum.steps[first].lossAfter);
+        for (double rho : none.ratios) QCOMPARE(rho, 1.0);
+        for (double bad : {-0.1, 1.5, std::nan("")}) {
+            const MultistepSampler sampler(setup.model->schedule(), config);
+            const GroundTruth truth = computeGroundTruth(setup.searchDenoiser, setup.search.noise, sampler.times(), uncached());
+            SearchOptions options;
+            options.goldenShrink = bad;
+            DCSCOPE_EXPECT_ERROR(searchRatios(setup.searchDenoiser, setup.search.noise, config, truth, options),
+                                 ErrorCode::InvalidArgument, "golden shrink");
+        }
+    }
+
     void stepReportsAreConsistent() {
         Setup setup;
         const SolverConfig config = uniPC(6);
@@ -224,8 +250,9 @@ private Q_SLOTS:
             // its last iterate, which need not beat rho = 1).
             if (optimizer == RatioOptimizer::Golden)
                 for (const auto& step : result.steps) QVERIFY(step.lossAfter <= step.lossBefore);
-            const auto [plain, compensated] = setup.heldOutMse(config, result.ratios);
-            QVERIFY2(compensated < plain, qPrintable(describe(result)));
+            // No held-out claim here: DC does not help DPM-Solver++ on this model at guidance 7.5
+            // (search-bench, 10 batches, 512 held-out datapoints, NFE 8: DC / plain is 1.13-1.17
+            // for 3M with either optimiser); the held-out gain is tested for UniPC above.
         }
     }
 

@@ -50,7 +50,7 @@ void runSearch(const SearchFlags& flags) {
     const SearchResult result = searchRatios(denoiser, noise, config, truth, options, searchProgressPrinter(flags.quiet));
 
     saveRatios(flags.out, result.ratios,
-               searchMetadata(config, flags.cfg, model->info().source, options.optimizer, flags.datapoints, flags.seed, truthOptions,
+               searchMetadata(config, flags.cfg, model->info().source, options, flags.datapoints, flags.seed, truthOptions,
                               truth.error, result));
     std::printf("searched %d ratios (%s, %s, nfe %d, cfg %g) on %d datapoints: %d model evaluations, %.3f s -> %s\n",
                 config.steps, solverLabel(config).c_str(), toString(options.optimizer).c_str(), config.steps, flags.cfg,

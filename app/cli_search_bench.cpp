@@ -1,5 +1,6 @@
 // `dcscope-cli search-bench`: cost and held-out quality of the ratio search, rho = 1 vs adamw vs
-// golden, over several NFE. Timing lives here, never in unit tests.
+// golden vs the public reference's own search (adamw on its own target), over several NFE. Timing
+// lives here, never in unit tests.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -42,6 +43,34 @@ double median(std::vector<double> values) {
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
+// The target of the public reference's own search: one plain DDIM run of `fineSteps` time-uniform
+// steps, whose state at the last fine time strictly ABOVE t_k stands in for the ground truth at
+// t_k (its `np.where(ref_ts > t)[0].max()`). At t_0 = T that is the noise itself.
+GroundTruth referenceSearchTarget(GuidedDenoiser& denoiser, const at::Tensor& noise, const std::vector<double>& coarseTimes,
+                                  int fineSteps) {
+    SolverConfig ddim;
+    ddim.solver = SolverType::Ddim;
+    ddim.order = 1;
+    ddim.steps = fineSteps;
+    ddim.grid = TimeGrid::TimeUniform;
+    const MultistepSampler fine(denoiser.model().schedule(), ddim);
+    SamplerState state = fine.start(denoiser, noise);
+    std::vector<at::Tensor> path{state.x};
+    for (int j = 0; j < fineSteps; ++j) {
+        state = fine.advance(denoiser, state, 1.0);
+        path.push_back(state.x);
+    }
+    GroundTruth target;
+    target.coarseTimes = coarseTimes;
+    for (double t : coarseTimes) {
+        size_t above = 0;
+        for (size_t j = 0; j < fine.times().size(); ++j)
+            if (fine.times()[j] > t) above = j;
+        target.states.push_back(path[above]);
+    }
+    return target;
+}
+
 // Held-out MSEs are heavy-tailed at high guidance (a few datapoints switch modes or blow up), and
 // a 10-datapoint search batch is a noisy sample: so every search is repeated on `repeats`
 // independent batches (seeds seed + r * datapoints) and scored on one large held-out set.
@@ -63,6 +92,8 @@ void runSearchBench(const SearchBenchFlags& flags) {
                 flags.datapoints, static_cast<unsigned long long>(flags.seed), flags.heldout,
                 static_cast<unsigned long long>(flags.seed + kHeldOutSeedOffset), truthOptions.fineSteps,
                 toString(truthOptions.fineSolver).c_str());
+    std::printf("ref: adamw against the reference's target (a plain %d-step time-uniform DDIM run, state at the last fine time "
+                "above t_k)\n", truthOptions.fineSteps);
     std::printf("evals, seconds: per search; MSE: held-out mean with its 95%% interval; ratio: MSE / MSE(rho=1); "
                 "median ratio: median over datapoints of the per-datapoint ratio\n");
     std::printf("%4s  %-8s %7s %9s %12s  %-27s %7s %8s\n", "NFE", "method", "evals", "seconds", "held-out MSE", "95% interval",
@@ -71,7 +102,7 @@ void runSearchBench(const SearchBenchFlags& flags) {
         solverFlags.nfe = nfe;
         const SolverConfig config = toSolverConfig(solverFlags);
         const MultistepSampler sampler(model->schedule(), config);
-        std::vector<MethodTotals> totals{{"rho=1", 0, 0.0, {}}, {"adamw", 0, 0.0, {}}, {"golden", 0, 0.0, {}}};
+        std::vector<MethodTotals> totals{{"rho=1", 0, 0.0, {}}, {"adamw", 0, 0.0, {}}, {"golden", 0, 0.0, {}}, {"ref", 0, 0.0, {}}};
         for (auto& total : totals) total.perDatapoint.assign(size_t(flags.heldout), 0.0);
         double truthError = 0.0;
         for (int r = 0; r < flags.repeats; ++r) {
@@ -91,6 +122,18 @@ void runSearchBench(const SearchBenchFlags& flags) {
                 searched.ratios = result.ratios;
                 entries.push_back({toString(optimizer), searched});
             }
+            {
+                // The reference's own search: adamw against its nearest-above DDIM target.
+                const GroundTruth target = referenceSearchTarget(searchDenoiser, searchNoise, sampler.times(), truthOptions.fineSteps);
+                SearchOptions options = flags.search;
+                options.optimizer = RatioOptimizer::AdamW;
+                const SearchResult result = searchRatios(searchDenoiser, searchNoise, config, target, options);
+                totals[3].evaluations += result.evaluations;
+                totals[3].seconds += result.seconds;
+                SolverConfig searched = config;
+                searched.ratios = result.ratios;
+                entries.push_back({"ref", searched});
+            }
             const HeldOutEvaluation evaluation = evaluateHeldOut(heldOutDenoiser, heldOutNoise, entries, truthOptions);
             truthError = std::max(truthError, evaluation.groundTruthError);
             for (size_t m = 0; m < totals.size(); ++m)
@@ -107,8 +150,11 @@ void runSearchBench(const SearchBenchFlags& flags) {
                         mse.mean / reference.mean, median(ratios));
         }
         const double adamwMse = meanWithInterval(totals[1].perDatapoint).mean, goldenMse = meanWithInterval(totals[2].perDatapoint).mean;
-        std::printf("%4d  golden/adamw: evaluations %.3f (target <= 0.333), held-out MSE %.4f (target <= 1); ground-truth error %.2e\n",
-                    nfe, double(totals[2].evaluations) / std::max(1L, totals[1].evaluations), goldenMse / adamwMse, truthError);
+        const double referenceMse = meanWithInterval(totals[3].perDatapoint).mean;
+        std::printf("%4d  golden/adamw: evaluations %.3f (target <= 0.333), held-out MSE %.4f (target <= 1); golden/ref held-out MSE "
+                    "%.4f; ground-truth error %.2e\n",
+                    nfe, double(totals[2].evaluations) / std::max(1L, totals[1].evaluations), goldenMse / adamwMse,
+                    goldenMse / referenceMse, truthError);
         std::fflush(stdout);
     }
 }
@@ -117,7 +163,7 @@ void runSearchBench(const SearchBenchFlags& flags) {
 
 void registerSearchBenchCommand(CLI::App& app) {
     auto flags = std::make_shared<SearchBenchFlags>();
-    CLI::App* command = app.add_subcommand("search-bench", "Ratio search cost and held-out MSE: rho = 1 vs adamw vs golden");
+    CLI::App* command = app.add_subcommand("search-bench", "Ratio search cost and held-out MSE: rho = 1 vs adamw vs golden vs the reference's search");
     command->add_option("--model", flags->model.model, "Model package folder or builtin:NAME")->capture_default_str();
     command->add_option("--device", flags->model.device, "cpu, cuda or cuda:N")->capture_default_str();
     command->add_option("--nfe", flags->nfes, "NFE values")->delimiter(',')->capture_default_str();

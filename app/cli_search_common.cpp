@@ -19,6 +19,7 @@ void addGoldenFlags(CLI::App& command, SearchOptions& search) {
     command.add_option("--free-budget", search.freeTrialBudget, "golden: evaluations per step when a trial needs no model call")
         ->capture_default_str();
     command.add_option("--golden-shrink", search.goldenShrink, "golden: keep this fraction of the move from rho = 1 to the minimum")
+        ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
 }
 
@@ -47,7 +48,7 @@ std::string solverLabel(const SolverConfig& config) {
     return "?";
 }
 
-nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std::string& model, RatioOptimizer optimizer,
+nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std::string& model, const SearchOptions& search,
                               int datapoints, uint64_t seed, const GroundTruthOptions& groundTruth, double groundTruthError,
                               const SearchResult& result) {
     nlohmann::json steps = nlohmann::json::array();
@@ -63,7 +64,8 @@ nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std:
             {"lower_order_final", config.lowerOrderFinal},
             {"disabled_correctors", config.disabledCorrectors},
             {"dc_order", config.dcOrder},
-            {"optimizer", toString(optimizer)},
+            {"optimizer", toString(search.optimizer)},
+            {"golden_shrink", search.optimizer == RatioOptimizer::Golden ? nlohmann::json(search.goldenShrink) : nlohmann::json(nullptr)},
             {"model", model},
             {"datapoints", datapoints},
             {"seed", seed},

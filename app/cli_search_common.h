@@ -27,7 +27,7 @@ void addGoldenFlags(CLI::App& command, SearchOptions& search);
 std::string solverLabel(const SolverConfig& config);
 
 /// The metadata written next to searched ratios (everything needed to reproduce the search).
-nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std::string& model, RatioOptimizer optimizer,
+nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std::string& model, const SearchOptions& search,
                               int datapoints, uint64_t seed, const GroundTruthOptions& groundTruth, double groundTruthError,
                               const SearchResult& result);
 

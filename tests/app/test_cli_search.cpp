@@ -98,6 +98,7 @@ private Q_SLOTS:
                                 "seed", "steps", "evaluations", "seconds"})
             QVERIFY2(document.contains(key), key);
         QCOMPARE(document["optimizer"].get<std::string>(), std::string("golden"));
+        QCOMPARE(document["golden_shrink"].get<double>(), 0.9);
         QCOMPARE(document["steps"].size(), size_t(6));
         QVERIFY(document["steps"][3].contains("loss_before") && document["steps"][3].contains("loss_after"));
         QCOMPARE(dcscope::loadRatios(ratios.toStdString()).size(), size_t(6));
@@ -109,6 +110,7 @@ private Q_SLOTS:
                      dir.path());
         QVERIFY2(run.exitCode == 0, qPrintable(run.err));
         QVERIFY(run.out.contains("dpmpp-2, adamw"));
+        QVERIFY(nlohmann::json::parse(dcscope::readFile(dir.filePath("dpmpp.json").toStdString()))["golden_shrink"].is_null());
 
         // A CPR file for evaluate and sample.
         const QString coefficients = dir.filePath("c.npy");
@@ -190,6 +192,11 @@ private Q_SLOTS:
         problem = badInputProblem(runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--optimizer", "sgd", "--out", dir.filePath("x.json")},
                                          dir.path()),
                                   "optimizer 'sgd'");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        problem = badInputProblem(runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--golden-shrink", "1.5", "--out",
+                                                     dir.filePath("x.json")},
+                                         dir.path()),
+                                  "--golden-shrink");
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
         problem = badInputProblem(runCli(QStringList{"gt", "--model", "builtin:gmm-image", "--nfe", "5", "--fine-solver", "rk4"}, dir.path()), "fine-solver 'rk4'");
         QVERIFY2(problem.isEmpty(), qPrintable(problem));

@@ -122,9 +122,10 @@ struct SearchResult {
 
 /// The paper's greedy search (spec section 6): for k = K..S-1 choose rho_k minimising the MSE
 /// (mean over the batch and all elements) between the state at t_{k+1} after DC, the update and
-/// its corrector, and groundTruth.states[k+1]; then advance with it for real. `noise` is the
-/// search batch (conditioning in the denoiser); `groundTruth` must be for the same noise and the
-/// sampler's grid. config.ratios is ignored. Evaluation counting: every model call is one, and
+/// its corrector, and groundTruth.states[k+1] (golden then shrinks the move by
+/// options.goldenShrink); then advance with it for real. `noise` is the search batch
+/// (conditioning in the denoiser); `groundTruth` must be for the same noise and the sampler's
+/// grid. config.ratios is ignored. Throws Error(InvalidArgument) for a goldenShrink outside [0, 1]. Evaluation counting: every model call is one, and
 /// adamw adds one per backward pass through a model call. Cancellable between model calls
 /// through the denoiser's token (Error(Cancelled)). Runs on the caller's thread.
 SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, const SolverConfig& config,

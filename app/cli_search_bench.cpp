@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "cli_commands.h"
@@ -43,11 +44,15 @@ double median(std::vector<double> values) {
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-// The target of the public reference's own search: one plain DDIM run of `fineSteps` time-uniform
-// steps, whose state at the last fine time strictly ABOVE t_k stands in for the ground truth at
-// t_k (its `np.where(ref_ts > t)[0].max()`). At t_0 = T that is the noise itself.
-GroundTruth referenceSearchTarget(GuidedDenoiser& denoiser, const at::Tensor& noise, const std::vector<double>& coarseTimes,
-                                  int fineSteps) {
+// The states of one plain DDIM run of `fineSteps` time-uniform steps, as the public reference
+// records them for its search (`ref_ts`, `ref_xs`). It does not depend on the coarse grid, so the
+// bench computes it once per search batch for all NFE.
+struct FinePath {
+    std::vector<double> times;
+    std::vector<at::Tensor> states;
+};
+
+FinePath plainDdimPath(GuidedDenoiser& denoiser, const at::Tensor& noise, int fineSteps) {
     SolverConfig ddim;
     ddim.solver = SolverType::Ddim;
     ddim.order = 1;
@@ -55,18 +60,24 @@ GroundTruth referenceSearchTarget(GuidedDenoiser& denoiser, const at::Tensor& no
     ddim.grid = TimeGrid::TimeUniform;
     const MultistepSampler fine(denoiser.model().schedule(), ddim);
     SamplerState state = fine.start(denoiser, noise);
-    std::vector<at::Tensor> path{state.x};
+    FinePath path{fine.times(), {state.x}};
     for (int j = 0; j < fineSteps; ++j) {
         state = fine.advance(denoiser, state, 1.0);
-        path.push_back(state.x);
+        path.states.push_back(state.x);
     }
+    return path;
+}
+
+// The target of the reference's own search: the state at the last fine time strictly ABOVE t_k
+// stands in for the ground truth at t_k (its `np.where(ref_ts > t)[0].max()`); at t_0 = T that
+// is the noise itself.
+GroundTruth referenceSearchTarget(const FinePath& path, const std::vector<double>& coarseTimes) {
     GroundTruth target;
     target.coarseTimes = coarseTimes;
     for (double t : coarseTimes) {
         size_t above = 0;
-        for (size_t j = 0; j < fine.times().size(); ++j)
-            if (fine.times()[j] > t) above = j;
-        target.states.push_back(path[above]);
+        while (above + 1 < path.times.size() && path.times[above + 1] > t) ++above;  // times decrease
+        target.states.push_back(path.states[above]);
     }
     return target;
 }
@@ -98,6 +109,7 @@ void runSearchBench(const SearchBenchFlags& flags) {
                 "median ratio: median over datapoints of the per-datapoint ratio\n");
     std::printf("%4s  %-8s %7s %9s %12s  %-27s %7s %8s\n", "NFE", "method", "evals", "seconds", "held-out MSE", "95% interval",
                 "ratio", "med.rat");
+    std::vector<FinePath> referencePaths(size_t(flags.repeats));  // one per search batch, shared by all NFE
     for (int nfe : flags.nfes) {
         solverFlags.nfe = nfe;
         const SolverConfig config = toSolverConfig(solverFlags);
@@ -110,29 +122,23 @@ void runSearchBench(const SearchBenchFlags& flags) {
             GuidedDenoiser searchDenoiser(*model, Conditioning{search.classes, flags.cfg}, &interruptToken());
             const at::Tensor searchNoise = search.noise.to(device);
             const GroundTruth truth = computeGroundTruth(searchDenoiser, searchNoise, sampler.times(), truthOptions);
-            std::vector<EvaluationEntry> entries{{"rho=1", config}};
-            for (RatioOptimizer optimizer : {RatioOptimizer::AdamW, RatioOptimizer::Golden}) {
+            if (referencePaths[size_t(r)].states.empty())
+                referencePaths[size_t(r)] = plainDdimPath(searchDenoiser, searchNoise, truthOptions.fineSteps);
+            const GroundTruth referenceTarget = referenceSearchTarget(referencePaths[size_t(r)], sampler.times());
+            // totals[m + 1]: adamw and golden on the exact ground truth, then the reference's own search.
+            const std::array<std::pair<RatioOptimizer, const GroundTruth*>, 3> methods{
+                {{RatioOptimizer::AdamW, &truth}, {RatioOptimizer::Golden, &truth}, {RatioOptimizer::AdamW, &referenceTarget}}};
+            std::vector<EvaluationEntry> entries{{totals[0].name, config}};
+            for (size_t m = 0; m < methods.size(); ++m) {
                 SearchOptions options = flags.search;
-                options.optimizer = optimizer;
-                const SearchResult result = searchRatios(searchDenoiser, searchNoise, config, truth, options);
-                MethodTotals& total = totals[optimizer == RatioOptimizer::AdamW ? 1 : 2];
+                options.optimizer = methods[m].first;
+                const SearchResult result = searchRatios(searchDenoiser, searchNoise, config, *methods[m].second, options);
+                MethodTotals& total = totals[m + 1];
                 total.evaluations += result.evaluations;
                 total.seconds += result.seconds;
                 SolverConfig searched = config;
                 searched.ratios = result.ratios;
-                entries.push_back({toString(optimizer), searched});
-            }
-            {
-                // The reference's own search: adamw against its nearest-above DDIM target.
-                const GroundTruth target = referenceSearchTarget(searchDenoiser, searchNoise, sampler.times(), truthOptions.fineSteps);
-                SearchOptions options = flags.search;
-                options.optimizer = RatioOptimizer::AdamW;
-                const SearchResult result = searchRatios(searchDenoiser, searchNoise, config, target, options);
-                totals[3].evaluations += result.evaluations;
-                totals[3].seconds += result.seconds;
-                SolverConfig searched = config;
-                searched.ratios = result.ratios;
-                entries.push_back({"ref", searched});
+                entries.push_back({total.name, searched});
             }
             const HeldOutEvaluation evaluation = evaluateHeldOut(heldOutDenoiser, heldOutNoise, entries, truthOptions);
             truthError = std::max(truthError, evaluation.groundTruthError);

@@ -1,9 +1,11 @@
-// dcscope-cli gt / search / evaluate / cpr / sample --cpr as a user runs them: real processes,
-// real files, exit codes and one-line errors. The ground-truth cache goes to a temporary folder.
+// dcscope-cli gt / search / search-bench / evaluate / cpr / sample --cpr as a user runs them: real
+// processes, real files, exit codes and one-line errors. The ground-truth cache goes to a temporary folder.
 #include <QProcess>
 #include <QProcessEnvironment>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -174,6 +176,32 @@ private Q_SLOTS:
         problem = badInputProblem(runCli({"cpr", "predict", "--coeffs", dir.filePath("short.npy"), "--nfe", "5", "--cfg", "3"}, dir.path()),
                                   "short.npy");
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    }
+
+    void searchBenchComparesRhoOneAdamwGoldenAndTheReferenceSearch() {
+        QTemporaryDir dir;
+        const auto run = runCli(QStringList{"search-bench", "--model", "builtin:gmm-image", "--nfe", "5,6", "--repeats", "2", "--datapoints", "3",
+                                            "--heldout", "4", "--fine", "30", "--no-cache"},
+                                dir.path());
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        // "NFE method evals seconds MSE [lower, upper] ratio median" for every NFE and method.
+        const auto row = [&](int nfe, const QString& method) {
+            const QRegularExpression pattern(QString(R"(^\s*%1\s+%2\s+(\S+)\s+\S+\s+\S+\s+\[.*\]\s+(\S+)\s+\S+$)").arg(nfe).arg(QRegularExpression::escape(method)),
+                                             QRegularExpression::MultilineOption);
+            const auto match = pattern.match(run.out);
+            return match.hasMatch() ? std::make_pair(match.captured(1).toDouble(), match.captured(2).toDouble()) : std::make_pair(-1.0, -1.0);
+        };
+        for (int nfe : {5, 6}) {
+            const auto [plainEvaluations, plainRatio] = row(nfe, "rho=1");
+            QCOMPARE(plainEvaluations, 0.0);
+            QCOMPARE(plainRatio, 1.0);
+            const auto adamw = row(nfe, "adamw"), golden = row(nfe, "golden"), reference = row(nfe, "ref");
+            QVERIFY2(adamw.first > 0 && golden.first > 0 && reference.first > 0, qPrintable(run.out));
+            QCOMPARE(reference.first, adamw.first);  // the same optimiser, another target
+            QVERIFY2(3 * golden.first <= adamw.first, qPrintable(run.out));
+            for (double ratio : {adamw.second, golden.second, reference.second}) QVERIFY2(std::isfinite(ratio) && ratio > 0, qPrintable(run.out));
+        }
+        QCOMPARE(run.out.count("golden/ref held-out MSE"), 2);
     }
 
     void badRatioFilesAreOneLineErrors() {

@@ -125,8 +125,9 @@ struct SearchResult {
 /// its corrector, and groundTruth.states[k+1] (golden then shrinks the move by
 /// options.goldenShrink); then advance with it for real. `noise` is the search batch
 /// (conditioning in the denoiser); `groundTruth` must be for the same noise and the sampler's
-/// grid. config.ratios is ignored. Throws Error(InvalidArgument) for a goldenShrink outside [0, 1]. Evaluation counting: every model call is one, and
-/// adamw adds one per backward pass through a model call. Cancellable between model calls
+/// grid. config.ratios is ignored. Throws Error(InvalidArgument) for a goldenShrink outside
+/// [0, 1]. Evaluation counting: every model call is one, and adamw adds one per backward pass
+/// through a model call. Cancellable between model calls
 /// through the denoiser's token (Error(Cancelled)). Runs on the caller's thread.
 SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, const SolverConfig& config,
                           const GroundTruth& groundTruth, const SearchOptions& options = {}, const SearchObserver& observer = {});

@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cstdio>
 
+#include "cli_bench_model.h"
 #include "cli_commands.h"
 #include "cli_common.h"
 #include "dcscope/gaussian_mixture_model.h"
 #include "dcscope/guided_denoiser.h"
+#include "dcscope/threads.h"
 
 namespace dcscope::cli {
 namespace {
@@ -42,6 +44,7 @@ struct BenchFlags {
     int repeats = 5;
     std::string device = "cpu";
     bool quick = false;
+    std::string model;
 };
 
 std::vector<double> benchRatios(int steps, int dcOrder) {
@@ -71,8 +74,8 @@ void runBench(const BenchFlags& flags) {
     const c10::Device device = parseDevice(flags.device);
     const int steps = flags.quick ? 6 : flags.steps;
     const int repeats = flags.quick ? 1 : flags.repeats;
-    std::printf("dcscope bench: %d steps, median of %d runs, device %s, %d intra-op threads\n", steps, repeats,
-                flags.device.c_str(), at::get_num_threads());
+    std::printf("dcscope bench: %d steps, median of %d runs, device %s, %s\n", steps, repeats, flags.device.c_str(),
+                describe(currentIntraOpThreads()).c_str());
     std::printf("\nSampler overhead per step with a zero-cost model (DC on, dc-order 2, unconditional):\n");
     std::printf("%-18s %-22s %12s\n", "shape", "solver", "ms/step");
     const std::vector<std::vector<int64_t>> shapes =
@@ -126,7 +129,17 @@ void registerBenchCommand(CLI::App& app) {
     command->add_option("--repeats", flags->repeats, "Timed runs per entry (median reported)")->capture_default_str();
     command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str();
     command->add_flag("--quick", flags->quick, "A seconds-long smoke run (used by the tests)");
-    command->callback([flags] { runBench(*flags); });
+    command->add_option("--model", flags->model,
+                        "Time this model's network calls instead (package folder or builtin:NAME; 'default': the embedded package)");
+    command->callback([flags] {
+        if (flags->model.empty()) return runBench(*flags);
+        ModelBenchOptions options;
+        options.model = flags->model == "default" ? std::string() : flags->model;
+        options.device = flags->device;
+        options.repeats = flags->quick ? 2 : std::max(2, flags->repeats * 2);
+        options.quick = flags->quick;
+        runModelBench(options);
+    });
 }
 
 }  // namespace dcscope::cli

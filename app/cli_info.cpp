@@ -5,6 +5,7 @@
 
 #include "cli_commands.h"
 #include "cli_common.h"
+#include "dcscope/threads.h"
 #include "dcscope/torchscript_model.h"
 
 namespace dcscope::cli {
@@ -38,9 +39,11 @@ void runInfo(const ModelFlags& flags) {
     if (const auto* package = dynamic_cast<const TorchScriptModel*>(model.get())) {
         const auto& manifest = package->manifest();
         if (manifest.contains("quality")) std::printf("quality model:   %s\n", manifest["quality"].dump().c_str());
+        std::printf("network:         %s (TorchScript, graph optimiser off)\n", toString(package->preparation()).c_str());
         if (manifest.contains("training")) std::printf("training:        %s\n", manifest["training"].dump().c_str());
     }
     if (!info.description.empty()) std::printf("description:     %s\n", info.description.c_str());
+    std::printf("threads:         %s\n", describe(currentIntraOpThreads()).c_str());
 }
 
 }  // namespace

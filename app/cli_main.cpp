@@ -6,10 +6,19 @@
 #include "cli_commands.h"
 #include "cli_common.h"
 #include "dcscope/errors.h"
+#include "dcscope/threads.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"dcscope-cli: DC-Solver / UniPC / DPM-Solver++ sampling, search and benchmarks"};
     app.require_subcommand(1);
+    // Global, and accepted after the command name too (fallthrough is inherited by subcommands).
+    app.fallthrough();
+    int threads = 0;
+    app.add_option("--threads", threads,
+                   "Intra-op threads for the model (default: OMP_NUM_THREADS, else every CPU this process may use)")
+        ->check(CLI::NonNegativeNumber);
+    // Runs after parsing and before the command's callback, so the command already uses it.
+    app.parse_complete_callback([&threads] { dcscope::configureIntraOpThreads(threads); });
     app.set_version_flag("--version", "dcscope-cli 0.1.0");
     dcscope::cli::registerSampleCommand(app);
     dcscope::cli::registerInfoCommand(app);

@@ -35,6 +35,7 @@ InferenceController::InferenceController(QObject* parent) : QObject(parent) {
     connect(m_worker, &InferenceWorker::finished, this, &InferenceController::finished, Qt::QueuedConnection);
     connect(m_worker, &InferenceWorker::cancelled, this, &InferenceController::cancelled, Qt::QueuedConnection);
     connect(m_worker, &InferenceWorker::failed, this, &InferenceController::failed, Qt::QueuedConnection);
+    connect(m_worker, &InferenceWorker::threadsConfigured, this, &InferenceController::threadsConfigured, Qt::QueuedConnection);
     m_thread.start();
 }
 

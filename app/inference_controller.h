@@ -41,6 +41,7 @@ Q_SIGNALS:
     void finished(std::shared_ptr<const SamplingResult> result);
     void cancelled(int requestId);
     void failed(int requestId, const QString& message);
+    void threadsConfigured(int count, const QString& description);
     /// Internal: carries requests to the worker's thread (queued connection).
     void requestQueued(std::shared_ptr<const SamplingRequest> request);
 

@@ -11,9 +11,12 @@
 
 #include "dcscope/errors.h"
 #include "dcscope/gaussian_mixture_model.h"
+#include "dcscope/ground_truth.h"
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/model.h"
+#include "dcscope/search.h"
 #include "dcscope/solver.h"
+#include "dcscope/threads.h"
 #include "tensor_conversion.h"
 
 namespace {
@@ -29,23 +32,15 @@ QString firstLine(const std::string& text) {
     return line.isEmpty() ? QStringLiteral("unknown error") : line;
 }
 
-QString solverDisplayName(const dcscope::SolverConfig& config) {
-    switch (config.solver) {
-    case dcscope::SolverType::Ddim: return QStringLiteral("DDIM");
-    case dcscope::SolverType::DpmSolverPlusPlus: return QStringLiteral("DPM-Solver++");
-    case dcscope::SolverType::UniPC:
-        return config.variant == dcscope::UniPCVariant::Bh1 ? QStringLiteral("UniPC (bh1)") : QStringLiteral("UniPC (bh2)");
-    }
-    return QStringLiteral("?");
-}
-
 bool compensates(const std::vector<double>& ratios) {
     return std::any_of(ratios.begin(), ratios.end(), [](double rho) { return rho != 1.0; });
 }
 
 bool isPointModel(const dcscope::ModelInfo& info) { return info.sampleShape == std::vector<int64_t>{2}; }
 
-at::Tensor makeClasses(const dcscope::DiffusionModel& model, const SamplingRequest& request) {
+/// The batch's classes: datapoint b gets class b mod K (core's makeDatapoints), or the chosen one.
+at::Tensor datapointClasses(const dcscope::DiffusionModel& model, const SamplingRequest& request,
+                            const dcscope::Datapoints& datapoints) {
     const int choice = request.classChoice;
     // No classes at all means "no condition" to the denoiser (it then uses the null class).
     if (!model.isConditional() || choice == SamplingRequest::kUnconditional) return {};
@@ -54,11 +49,8 @@ at::Tensor makeClasses(const dcscope::DiffusionModel& model, const SamplingReque
         throw dcscope::Error(dcscope::ErrorCode::InvalidArgument,
                              "class: " + std::to_string(choice) + " is not a class of model '" + info.name + "' (it has " +
                                  std::to_string(info.numClasses) + ")");
-    at::Tensor classes = at::empty({request.batchSize}, at::kLong);
-    auto values = classes.accessor<int64_t, 1>();
-    for (int b = 0; b < request.batchSize; ++b)
-        values[b] = choice == SamplingRequest::kEachClassInTurn ? b % info.numClasses : choice;
-    return classes;
+    if (choice == SamplingRequest::kEachClassInTurn) return datapoints.classes;
+    return at::full({request.batchSize}, int64_t(choice), at::TensorOptions().dtype(at::kLong));
 }
 
 double rmsDistance(const at::Tensor& a, const at::Tensor& b) {
@@ -72,70 +64,81 @@ struct Display {
     std::pair<double, double> valueRange{-1.0, 1.0};
 };
 
-/// One solver run inside a request, and the slice of the request's progress it covers.
-struct RunPlan {
-    SamplingRun run = SamplingRun::Plain;
-    dcscope::SolverConfig config;
-    int keepEvery = 1;            // keep/report every n-th step (the fine reference has many)
-    double progressStart = 0.0;
-    double progressSpan = 1.0;
-};
-
-struct RunOutput {
-    at::Tensor finalState;
-    std::vector<at::Tensor> keptStates;   // x at the kept steps, starting with step 0
-    std::vector<double> keptTimes;
-    QVector<QVector<QPointF>> paths;      // point models: kept states per sample
-    int nfe = 0;
+/// One solver run: its state after every step (index = step), from which a later request whose
+/// ratios agree up to some step resumes, and what it took.
+struct KeptRun {
+    std::vector<dcscope::SamplerState> states;  // fewer than S + 1 after a cancelled run
+    std::vector<double> ratios;   // the ratios it ran with (empty: plain)
     double seconds = 0.0;
+    at::Tensor finalState() const { return states.back().x; }
+    /// The last step a resume may start from: a cancelled run is only valid up to where it got.
+    int lastValidStep() const { return int(states.size()) - 1; }
 };
 
-RunOutput runSolver(dcscope::GuidedDenoiser& denoiser, const at::Tensor& noise, const RunPlan& plan, const Display& display,
-                    int requestId, const ProgressSink& reportProgress) {
-    RunOutput output;
+QVector<QVector<QPointF>> pathsOf(const std::vector<at::Tensor>& states) {
+    QVector<QVector<QPointF>> paths;
+    for (const at::Tensor& x : states) appendToPaths(paths, x);
+    return paths;
+}
+
+std::vector<at::Tensor> statesOf(const KeptRun& run) {
+    std::vector<at::Tensor> states;
+    for (const auto& state : run.states) states.push_back(state.x);
+    return states;
+}
+
+/// Runs a solver into `into`, or resumes it after `into.states[from]` (from > 0: the states
+/// 0..from are already there), reporting every new step. If the run is cancelled, `into` keeps
+/// the states it reached, which a later request with the same leading ratios resumes from.
+void runSolver(dcscope::GuidedDenoiser& denoiser, const at::Tensor& noise, const dcscope::SolverConfig& config, int from,
+               KeptRun& into, SamplingRun run, double progressStart, double progressSpan, const Display& display, int requestId,
+               const ProgressSink& reportProgress) {
     const auto start = Clock::now();
     denoiser.resetNfe();
-    const dcscope::MultistepSampler sampler(denoiser.model().schedule(), plan.config);
+    const dcscope::MultistepSampler sampler(denoiser.model().schedule(), config);
+    into.ratios = config.ratios;
+    into.states.resize(size_t(from) + 1);
+    QVector<QVector<QPointF>> paths;
+    if (display.points && from > 0) paths = pathsOf(statesOf(into));
+    int reached = from;
     const auto observer = [&](const dcscope::StepReport& report) {
-        if (report.step % plan.keepEvery != 0) return;
-        // Safe to keep: the sampler never mutates a state tensor once it has been reported.
-        output.keptStates.push_back(report.x);
-        output.keptTimes.push_back(report.t);
-        if (display.points) appendToPaths(output.paths, report.x);
+        reached = report.step;
+        if (display.points) appendToPaths(paths, report.x);
         auto update = std::make_shared<StepUpdate>();
         update->requestId = requestId;
-        update->run = plan.run;
+        update->run = run;
         update->step = report.step;
         update->totalSteps = report.totalSteps;
         update->nfe = report.nfe;
-        update->progress = plan.progressStart + plan.progressSpan * report.step / report.totalSteps;
-        if (display.previewImages && plan.run != SamplingRun::Reference)
-            update->preview = imagesFromBatch(report.dataPrediction, display.valueRange);
-        if (display.points) update->paths = output.paths;
+        const int todo = std::max(1, report.totalSteps - from);
+        update->progress = progressStart + progressSpan * double(report.step - from) / todo;
+        if (display.previewImages) update->preview = imagesFromBatch(report.dataPrediction, display.valueRange);
+        if (display.points) update->paths = paths;
         reportProgress(std::move(update));
     };
-    output.finalState = sampler.run(denoiser, noise, observer);
-    output.nfe = denoiser.nfe();
-    output.seconds = secondsSince(start);
-    return output;
+    try {
+        if (from > 0) {
+            const dcscope::SamplerState resumeState = into.states[size_t(from)];
+            sampler.resume(denoiser, resumeState, observer, &into.states);
+        } else {
+            into.states.clear();
+            sampler.run(denoiser, noise, observer, &into.states);
+        }
+    } catch (...) {
+        // The sampler stores state k + 1 right after reporting it; everything after is stale.
+        into.states.resize(std::min(into.states.size(), size_t(reached) + 1));
+        if (into.states.empty() || !into.states.back().x.defined()) into.states.clear();
+        throw;
+    }
+    into.seconds = secondsSince(start);
 }
 
-/// Per-step RMS distance to the reference, for steps 1..S (step 0 is the shared start noise).
-QVector<QPointF> errorCurve(const RunOutput& run, const RunOutput& reference) {
+/// Per-step RMS distance to the ground truth, for steps 1..S (step 0 is the shared start noise).
+QVector<QPointF> errorCurve(const KeptRun& run, const dcscope::GroundTruth& truth) {
     QVector<QPointF> curve;
-    for (size_t k = 1; k < run.keptStates.size() && k < reference.keptStates.size(); ++k)
-        curve.append(QPointF(double(k), rmsDistance(run.keptStates[k], reference.keptStates[k])));
+    for (size_t k = 1; k < run.states.size() && k < truth.states.size(); ++k)
+        curve.append(QPointF(double(k), rmsDistance(run.states[k].x, truth.states[k])));
     return curve;
-}
-
-/// Whether two time lists agree up to float32 rounding (the core builds its grids in float32, so
-/// the fine grid's copy of a coarse time may differ in the last bits).
-bool sameTimes(const std::vector<double>& a, const std::vector<double>& b) {
-    constexpr double kRelativeTolerance = 1e-5;
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (std::abs(a[i] - b[i]) > kRelativeTolerance * std::max(std::abs(a[i]), std::abs(b[i]))) return false;
-    return true;
 }
 
 bool sameNoiseAndConditioning(const SamplingRequest& a, const SamplingRequest& b) {
@@ -143,30 +146,45 @@ bool sameNoiseAndConditioning(const SamplingRequest& a, const SamplingRequest& b
            a.classChoice == b.classChoice && a.guidanceScale == b.guidanceScale;
 }
 
-/// Whether the plain (uncompensated) runs of two requests are the same computation.
-bool samePlainRun(const SamplingRequest& a, const SamplingRequest& b) {
+/// Whether two requests' runs are the same computation apart from their ratios.
+bool sameRunApartFromRatios(const SamplingRequest& a, const SamplingRequest& b) {
     const dcscope::SolverConfig& x = a.solver;
     const dcscope::SolverConfig& y = b.solver;
     return sameNoiseAndConditioning(a, b) && x.solver == y.solver && x.variant == y.variant && x.order == y.order &&
            x.steps == y.steps && x.grid == y.grid && x.lowerOrderFinal == y.lowerOrderFinal &&
-           x.disabledCorrectors == y.disabledCorrectors;
+           x.disabledCorrectors == y.disabledCorrectors && x.dcOrder == y.dcOrder;
 }
 
-/// Whether the reference runs of two requests are the same computation (any coarse solver).
-bool sameReferenceRun(const SamplingRequest& a, const SamplingRequest& b) {
-    return sameNoiseAndConditioning(a, b) && a.solver.steps == b.solver.steps && a.solver.grid == b.solver.grid;
+/// Whether the ground truths of two requests are the same computation (any coarse solver).
+bool sameGroundTruth(const SamplingRequest& a, const SamplingRequest& b) {
+    return sameNoiseAndConditioning(a, b) && a.solver.steps == b.solver.steps && a.solver.grid == b.solver.grid &&
+           a.groundTruthFineSteps == b.groundTruthFineSteps;
+}
+
+/// Number of leading updates whose ratio agrees (rho_k for k < result are equal); an empty list
+/// means all ones.
+int agreeingPrefix(const std::vector<double>& a, const std::vector<double>& b, int steps) {
+    const auto ratio = [](const std::vector<double>& r, int k) { return r.empty() ? 1.0 : r[size_t(k)]; };
+    int k = 0;
+    while (k < steps && ratio(a, k) == ratio(b, k)) ++k;
+    return k;
 }
 
 }  // namespace
 
-/// The runs that do not depend on the ratios, kept from earlier requests: while the user edits
-/// ratios, each new request then costs only its compensated run.
+/// Runs kept from earlier requests, so that an edit costs only what it changes: the plain run
+/// and the ground truth do not depend on the ratios, and the compensated run is resumed from the
+/// first step whose ratio changed.
 struct InferenceWorker::RunCache {
-    std::optional<SamplingRequest> plainRequest;      // what `plain` was computed for; empty: invalid
-    RunOutput plain;
+    std::optional<SamplingRequest> plainRequest;        // what `plain` was computed for; empty: invalid
+    KeptRun plain;
     QVector<QImage> plainImages;
-    std::optional<SamplingRequest> referenceRequest;  // what `reference` was computed for
-    RunOutput reference;
+    std::optional<SamplingRequest> compensatedRequest;  // what `compensated` was computed for
+    KeptRun compensated;
+    std::optional<SamplingRequest> truthRequest;        // what `truth` was computed for
+    dcscope::GroundTruth truth;
+    QVector<QImage> truthImages;
+    double truthSeconds = 0.0;
 };
 
 InferenceWorker::InferenceWorker(QObject* parent) : QObject(parent), m_cache(std::make_unique<RunCache>()) {}
@@ -177,6 +195,7 @@ void InferenceWorker::process(std::shared_ptr<const SamplingRequest> request) {
     const int id = request->id;
     try {
         request->cancel->throwIfCancelled();
+        applyThreads(request->intraOpThreads);
         ensureModel(*request);
         Q_EMIT finished(sampleRequest(*request));
     } catch (const dcscope::Error& error) {
@@ -191,6 +210,17 @@ void InferenceWorker::process(std::shared_ptr<const SamplingRequest> request) {
     } catch (...) {
         Q_EMIT failed(id, QStringLiteral("unknown error while sampling"));
     }
+}
+
+void InferenceWorker::applyThreads(int requested) {
+    // OpenMP keeps its thread count per thread: this thread needs its own setting.
+    if (!m_threadsApplied || requested != m_threadsRequested) {
+        const dcscope::ThreadCount threads = dcscope::configureIntraOpThreads(requested);
+        m_threadsRequested = requested;
+        m_threadsApplied = true;
+        Q_EMIT threadsConfigured(threads.count, QString::fromStdString(dcscope::describe(threads)));
+    }
+    dcscope::applyIntraOpThreadsToThisThread();
 }
 
 void InferenceWorker::ensureModel(const SamplingRequest& request) {
@@ -228,6 +258,9 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     const auto& info = model.info();
     if (request.batchSize < 1)
         throw dcscope::Error(dcscope::ErrorCode::InvalidArgument, "batch: must be >= 1, got " + std::to_string(request.batchSize));
+    if (request.groundTruthFineSteps < 1)
+        throw dcscope::Error(dcscope::ErrorCode::InvalidArgument,
+                             "ground truth: fine steps must be >= 1, got " + std::to_string(request.groundTruthFineSteps));
 
     Display display;
     display.points = isPointModel(info);
@@ -243,100 +276,140 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     compensatedConfig.ratios = request.ratios;
     dcscope::validate(compensatedConfig);  // reject bad ratios before spending any model calls
     const bool compensated = compensates(request.ratios);
+    const int steps = request.solver.steps;
 
     RunCache& cache = *m_cache;
-    const bool plainCached = cache.plainRequest && samePlainRun(*cache.plainRequest, request);
-    const bool referenceCached = cache.referenceRequest && sameReferenceRun(*cache.referenceRequest, request);
-    const bool runReference = request.computeReference && !referenceCached;
+    const bool plainCached = cache.plainRequest && sameRunApartFromRatios(*cache.plainRequest, request);
+    const bool truthCached = cache.truthRequest && sameGroundTruth(*cache.truthRequest, request);
+    const bool runTruth = request.computeGroundTruth && !truthCached;
 
-    std::vector<int64_t> shape{request.batchSize};
-    shape.insert(shape.end(), info.sampleShape.begin(), info.sampleShape.end());
-    // Same seed, same noise on every device: draw on the CPU, then move.
-    auto generator = at::detail::createCPUGenerator(request.seed);
-    const at::Tensor noise = at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat))
-                                 .to(dcscope::parseDevice(request.device));
-    dcscope::GuidedDenoiser denoiser(model, dcscope::Conditioning{makeClasses(model, request), request.guidanceScale},
+    // Where the compensated run can resume: after the longest prefix of updates whose ratios
+    // agree with a kept run (the plain run counts as all ratios 1; those states are bit for bit
+    // the compensated run's, since rho = 1 skips the interpolation).
+    int resumeStep = 0;
+    const KeptRun* resumeSource = nullptr;
+    if (compensated) {
+        // The plain run is complete by the time the compensated one starts (kept or run first).
+        resumeStep = agreeingPrefix(request.ratios, {}, steps);
+        resumeSource = &cache.plain;
+        if (cache.compensatedRequest && sameRunApartFromRatios(*cache.compensatedRequest, request) &&
+            !cache.compensated.states.empty()) {
+            const int prefix = std::min(agreeingPrefix(request.ratios, cache.compensated.ratios, steps),
+                                        cache.compensated.lastValidStep());
+            if (prefix > resumeStep) {
+                resumeStep = prefix;
+                resumeSource = &cache.compensated;
+            }
+        }
+        if (!resumeSource) resumeStep = 0;
+    }
+
+    // Sample b is datapoint seed + b, exactly as in the CLI's search and evaluate.
+    const dcscope::Datapoints datapoints = dcscope::makeDatapoints(model, request.seed, request.batchSize);
+    const at::Tensor noise = datapoints.noise.to(dcscope::parseDevice(request.device));
+    dcscope::GuidedDenoiser denoiser(model, dcscope::Conditioning{datapointClasses(model, request, datapoints), request.guidanceScale},
                                      request.cancel.get());
     denoiser.validateNoise(noise);
 
-    // Progress is shared out by the model calls still to make: S per solver run,
-    // kReferenceSubsteps * S for the reference.
-    const int steps = request.solver.steps;
+    // Progress is shared out by the model calls still to make.
     const double plainWork = plainCached ? 0.0 : steps;
-    const double compensatedWork = compensated ? steps : 0.0;
-    const double referenceWork = runReference ? double(kReferenceSubsteps) * steps : 0.0;
-    const double totalWork = std::max(1.0, plainWork + compensatedWork + referenceWork);
+    const double compensatedWork = compensated ? steps - resumeStep : 0.0;
+    const double truthWork = runTruth ? 1.5 * std::max(steps, request.groundTruthFineSteps) : 0.0;
+    const double totalWork = std::max(1.0, plainWork + compensatedWork + truthWork);
     const ProgressSink reportProgress = [this](std::shared_ptr<const StepUpdate> update) { Q_EMIT stepProgress(std::move(update)); };
 
-    RunPlan plan;
     if (!plainCached) {
-        plan.config = plainConfig;
-        plan.progressSpan = plainWork / totalWork;
         cache.plainRequest.reset();  // a cancelled run below must not leave a stale entry behind
-        cache.plain = runSolver(denoiser, noise, plan, display, request.id, reportProgress);
+        runSolver(denoiser, noise, plainConfig, 0, cache.plain, SamplingRun::Plain, 0.0, plainWork / totalWork, display,
+                  request.id, reportProgress);
         cache.plainImages = display.points ? QVector<QImage>{}
-                                           : imagesFromBatch(model.decode(cache.plain.finalState), info.valueRange);
+                                           : imagesFromBatch(model.decode(cache.plain.finalState()), info.valueRange);
         cache.plainRequest = request;
     }
-    const RunOutput& plain = cache.plain;
+    const KeptRun& plain = cache.plain;
 
-    RunOutput compensatedRun;
+    int modelCallsSaved = plainCached ? plain.states.back().nfe : 0;
     if (compensated) {
-        plan.run = SamplingRun::Compensated;
-        plan.config = compensatedConfig;
-        plan.progressStart = plainWork / totalWork;
-        plan.progressSpan = compensatedWork / totalWork;
-        compensatedRun = runSolver(denoiser, noise, plan, display, request.id, reportProgress);
+        // Copy the prefix first: the source may be the very run that is overwritten below.
+        KeptRun& target = cache.compensated;
+        std::vector<dcscope::SamplerState> prefix;
+        if (resumeStep > 0) {
+            prefix.assign(resumeSource->states.begin(), resumeSource->states.begin() + resumeStep + 1);
+            modelCallsSaved += prefix.back().nfe;
+        }
+        target.states = std::move(prefix);
+        cache.compensatedRequest = request;  // also a cancelled run's reached states stay usable
+        runSolver(denoiser, noise, compensatedConfig, resumeStep, target, SamplingRun::Compensated, plainWork / totalWork,
+                  compensatedWork / totalWork, display, request.id, reportProgress);
     }
     // rho = 1 everywhere is defined to reproduce the plain run bit for bit: reuse it.
-    const RunOutput& dc = compensated ? compensatedRun : plain;
+    const KeptRun& dc = compensated ? cache.compensated : plain;
 
     auto result = std::make_shared<SamplingResult>();
     result->requestId = request.id;
-    result->solverName = solverDisplayName(request.solver);
+    result->solverName = QString::fromStdString(dcscope::displayName(request.solver));
     result->steps = steps;
-    result->nfePerRun = plain.nfe;
+    result->nfePerRun = plain.states.back().nfe;
     result->compensated = compensated;
     result->plainReused = plainCached;
+    result->compensatedResumedFrom = compensated && resumeSource ? resumeStep : 0;
     result->plainSeconds = plain.seconds;
     result->compensatedSeconds = dc.seconds;
     if (display.points) {
-        result->plainPaths = plain.paths;
-        result->compensatedPaths = dc.paths;
+        result->plainPaths = pathsOf(statesOf(plain));
+        result->compensatedPaths = pathsOf(statesOf(dc));
     } else {
         result->plainImages = cache.plainImages;
-        result->compensatedImages = compensated ? imagesFromBatch(model.decode(dc.finalState), info.valueRange)
+        result->compensatedImages = compensated ? imagesFromBatch(model.decode(dc.finalState()), info.valueRange)
                                                 : cache.plainImages;
     }
-    if (!request.computeReference) return result;
+    if (!request.computeGroundTruth) {
+        result->modelCallsSaved = modelCallsSaved;
+        return result;
+    }
 
-    if (runReference) {
-        // The samples are complete; show them while the (much longer) reference runs.
+    if (runTruth) {
+        // The samples are complete; show them while the (much longer) ground truth runs.
         Q_EMIT samplesReady(std::make_shared<const SamplingResult>(*result));
-        plan.run = SamplingRun::Reference;
-        plan.config = dcscope::SolverConfig{};
-        plan.config.solver = dcscope::SolverType::Ddim;
-        plan.config.order = 1;
-        plan.config.grid = request.solver.grid;
-        plan.config.steps = steps * kReferenceSubsteps;
-        plan.keepEvery = kReferenceSubsteps;
-        plan.progressStart = (plainWork + compensatedWork) / totalWork;
-        plan.progressSpan = referenceWork / totalWork;
-        cache.referenceRequest.reset();
-        cache.reference = runSolver(denoiser, noise, plan, display, request.id, reportProgress);
-        cache.referenceRequest = request;
+        const auto start = Clock::now();
+        dcscope::GroundTruthOptions options;
+        options.fineSteps = request.groundTruthFineSteps;
+        const double truthStart = (plainWork + compensatedWork) / totalWork;
+        const auto progress = [&](int done, int total) {
+            auto update = std::make_shared<StepUpdate>();
+            update->requestId = request.id;
+            update->run = SamplingRun::GroundTruth;
+            update->step = done;
+            update->totalSteps = total;
+            update->nfe = done;
+            update->progress = truthStart + (1.0 - truthStart) * double(done) / std::max(1, total);
+            reportProgress(std::move(update));
+        };
+        denoiser.resetNfe();
+        cache.truthRequest.reset();
+        const dcscope::MultistepSampler coarse(model.schedule(), plainConfig);
+        cache.truth = dcscope::computeGroundTruth(denoiser, noise, coarse.times(), options, progress);
+        cache.truthImages = display.points ? QVector<QImage>{}
+                                           : imagesFromBatch(model.decode(cache.truth.finalState()), info.valueRange);
+        cache.truthSeconds = secondsSince(start);
+        cache.truthRequest = request;
+    } else {
+        // Kept from an earlier request: its fine solve (and halved solve) was not repeated.
+        modelCallsSaved += cache.truth.modelEvaluations;
     }
-    const RunOutput& reference = cache.reference;
-    // Every grid nests: its fine version contains the coarse times. Checked rather than assumed,
-    // because an error against states at other times would be meaningless.
-    if (sameTimes(reference.keptTimes, plain.keptTimes)) {
-        result->hasReference = true;
-        result->referenceReused = referenceCached;
-        result->referenceNfe = reference.nfe;
-        result->referenceSeconds = reference.seconds;
-        result->referencePaths = reference.paths;
-        result->plainError = errorCurve(plain, reference);
-        result->compensatedError = errorCurve(dc, reference);
-    }
+    const dcscope::GroundTruth& truth = cache.truth;
+    result->hasGroundTruth = true;
+    result->groundTruthReused = truthCached;
+    result->groundTruthFromDisk = truth.fromCache;
+    result->groundTruthFineSteps = truth.finePerInterval * steps;
+    result->groundTruthSolver = QString::fromStdString(dcscope::displayName(dcscope::GroundTruthOptions{}.fineSolver));
+    result->groundTruthModelCalls = truthCached ? 0 : truth.modelEvaluations;
+    result->groundTruthSeconds = cache.truthSeconds;
+    result->groundTruthError = truth.error;
+    result->groundTruthImages = cache.truthImages;
+    if (display.points) result->groundTruthPaths = pathsOf(truth.states);
+    result->plainError = errorCurve(plain, truth);
+    result->compensatedError = errorCurve(dc, truth);
+    result->modelCallsSaved = modelCallsSaved;
     return result;
 }

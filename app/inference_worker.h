@@ -17,18 +17,15 @@ class DiffusionModel;
 
 /// Runs sampling requests on the thread it lives on (InferenceController gives it a dedicated
 /// QThread). The model is loaded on first use and stays resident until a request names another
-/// model or device. The plain and the reference run of the previous request are kept and reused
-/// when only the ratios change. Every request ends in exactly one of finished(), cancelled() or failed();
+/// model or device. The plain run and the ground truth of the previous request are kept and
+/// reused when only the ratios change, and the compensated run resumes from the first step whose
+/// ratio changed. Every request ends in exactly one of finished(), cancelled() or failed();
 /// no exception leaves process(). Results are immutable values behind shared pointers, so they
 /// can be handed to the GUI thread through queued connections without copying or locking.
 class InferenceWorker : public QObject {
     Q_OBJECT
 
 public:
-    /// Fine DDIM steps per coarse step for the reference run, so the reference passes exactly
-    /// through every coarse time.
-    static constexpr int kReferenceSubsteps = 20;
-
     explicit InferenceWorker(QObject* parent = nullptr);
     ~InferenceWorker() override;
 
@@ -41,16 +38,19 @@ Q_SIGNALS:
     /// A model was (re)loaded; emitted before that request's first progress.
     void modelLoaded(std::shared_ptr<const ModelSummary> summary);
     void stepProgress(std::shared_ptr<const StepUpdate> update);
-    /// The samples of a request are complete, but its reference run is still to come; the
+    /// The samples of a request are complete, but its ground truth is still to come; the
     /// request then ends with finished() (with error curves), cancelled() or failed().
     void samplesReady(std::shared_ptr<const SamplingResult> result);
     void finished(std::shared_ptr<const SamplingResult> result);
     void cancelled(int requestId);
     /// `message` is one line naming the file, field or flag at fault.
     void failed(int requestId, const QString& message);
+    /// The model's intra-op thread count was (re)set: the count and how it was chosen.
+    void threadsConfigured(int count, const QString& description);
 
 private:
     struct RunCache;
+    void applyThreads(int requested);
     void ensureModel(const SamplingRequest& request);
     std::shared_ptr<const ModelSummary> summarizeModel(const std::string& spec) const;
     std::shared_ptr<SamplingResult> sampleRequest(const SamplingRequest& request);
@@ -59,4 +59,6 @@ private:
     std::string m_modelSpec;
     std::string m_device;
     std::unique_ptr<RunCache> m_cache;  // cleared whenever another model is loaded
+    int m_threadsRequested = 0;
+    bool m_threadsApplied = false;
 };

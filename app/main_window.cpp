@@ -7,7 +7,11 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QInputDialog>
 #include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
 #include <QPixmap>
 #include <QProgressBar>
 #include <QPushButton>
@@ -21,6 +25,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "dcscope/threads.h"
 #include "default_model.h"
 #include "error_chart.h"
 #include "error_dialog.h"
@@ -58,6 +63,10 @@ QVector<double> onesOfSize(int count) { return QVector<double>(count, 1.0); }
 
 QString compensatedName(const QString& solverName) { return solverName + QStringLiteral(" + DC"); }
 
+QString groundTruthName(const SamplingResult& result) {
+    return QObject::tr("ground truth (%1, %2 fine steps)").arg(result.groundTruthSolver).arg(result.groundTruthFineSteps);
+}
+
 QString formatSeconds(double seconds) {
     return seconds < 1.0 ? QStringLiteral("%1 ms").arg(seconds * 1000.0, 0, 'f', 0)
                          : QStringLiteral("%1 s").arg(seconds, 0, 'f', 2);
@@ -67,7 +76,7 @@ QString runName(SamplingRun run) {
     switch (run) {
     case SamplingRun::Plain: return QStringLiteral("plain run");
     case SamplingRun::Compensated: return QStringLiteral("compensated run");
-    case SamplingRun::Reference: return QStringLiteral("reference run");
+    case SamplingRun::GroundTruth: return QStringLiteral("ground truth");
     }
     return {};
 }
@@ -93,6 +102,11 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
     connect(&m_controller, &InferenceController::finished, this, &MainWindow::onFinished);
     connect(&m_controller, &InferenceController::cancelled, this, &MainWindow::onCancelled);
     connect(&m_controller, &InferenceController::failed, this, &MainWindow::onFailed);
+    connect(&m_controller, &InferenceController::threadsConfigured, this,
+            [this](int, const QString& description) { m_threadsDescription = description; });
+    m_threadsSetting = std::max(0, QSettings().value(QLatin1String(kThreadsSettingKey), 0).toInt());
+    m_threadsDescription = QString::fromStdString(dcscope::describe(dcscope::chooseIntraOpThreads(m_threadsSetting)));
+    createMenus();
 
     populateModels(options);
     if (!options.ratios.isEmpty()) m_nfeSpin->setValue(static_cast<int>(options.ratios.size()));
@@ -107,6 +121,36 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::createMenus() {
+    QMenu* settings = menuBar()->addMenu(tr("&Settings"));
+    QAction* threads = settings->addAction(tr("Model &threads…"), this, &MainWindow::chooseThreadCount);
+    threads->setObjectName(QStringLiteral("threadsAction"));
+    threads->setToolTip(tr("How many CPU threads each model call may use"));
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About dcscope"), this, &MainWindow::showAbout)->setObjectName(QStringLiteral("aboutAction"));
+}
+
+void MainWindow::chooseThreadCount() {
+    bool accepted = false;
+    const int available = dcscope::availableCpuCount();
+    const int value = QInputDialog::getInt(this, tr("Model threads"),
+                                           tr("Threads per model call (0 = automatic: OMP_NUM_THREADS, else all %1 available CPUs):")
+                                               .arg(available),
+                                           m_threadsSetting, 0, 256, 1, &accepted);
+    if (!accepted || value == m_threadsSetting) return;
+    m_threadsSetting = value;
+    QSettings().setValue(QLatin1String(kThreadsSettingKey), value);
+    m_threadsDescription = QString::fromStdString(dcscope::describe(dcscope::chooseIntraOpThreads(value)));
+    statusBar()->showMessage(tr("Model threads: %1 (from the next sampling on)").arg(m_threadsDescription));
+}
+
+void MainWindow::showAbout() {
+    QMessageBox::about(this, tr("About dcscope"),
+                       tr("<b>dcscope %1</b><br>Explore diffusion samplers: UniPC, DPM-Solver++ and DDIM with and without "
+                          "dynamic compensation (DC-Solver).<br><br>Model threads: %2<br>Device: %3")
+                           .arg(QCoreApplication::applicationVersion(), m_threadsDescription.toHtmlEscaped(), m_options.device));
+}
 
 QWidget* MainWindow::createControlPanel() {
     auto* panel = new QWidget;
@@ -168,14 +212,24 @@ QWidget* MainWindow::createControlPanel() {
     m_seedSpin = new QSpinBox;
     m_seedSpin->setObjectName(QStringLiteral("seedSpin"));
     m_seedSpin->setRange(0, 999999);
-    m_referenceCheck = new QCheckBox(tr("Error vs fine DDIM reference (%1× NFE)").arg(InferenceWorker::kReferenceSubsteps));
-    m_referenceCheck->setObjectName(QStringLiteral("referenceCheck"));
-    m_referenceCheck->setChecked(true);
+    m_groundTruthCheck = new QCheckBox(tr("Ground truth"));
+    m_groundTruthCheck->setObjectName(QStringLiteral("groundTruthCheck"));
+    m_groundTruthCheck->setChecked(true);
+    m_groundTruthCheck->setToolTip(tr("Solve the same noise with many small DDIM steps that land exactly on every coarse time "
+                                      "(cached on disk), for the error curves and the ground-truth pane"));
+    m_fineStepsSpin = new QSpinBox;
+    m_fineStepsSpin->setObjectName(QStringLiteral("fineStepsSpin"));
+    m_fineStepsSpin->setRange(10, 2000);
+    m_fineStepsSpin->setSingleStep(50);
+    m_fineStepsSpin->setValue(200);
+    m_fineStepsSpin->setSuffix(tr(" fine steps"));
+    m_fineStepsSpin->setToolTip(tr("Fine steps of the ground truth over all coarse intervals; its own error (the change "
+                                   "when they are halved) is shown above the error chart"));
     samplesForm->addRow(tr("Class"), m_classCombo);
     samplesForm->addRow(tr("Guidance"), m_guidanceSpin);
     samplesForm->addRow(tr("Batch"), m_batchSpin);
     samplesForm->addRow(tr("Seed"), m_seedSpin);
-    samplesForm->addRow(m_referenceCheck);
+    samplesForm->addRow(m_groundTruthCheck, m_fineStepsSpin);
     layout->addWidget(samplesBox);
 
     auto* buttons = new QHBoxLayout;
@@ -207,14 +261,18 @@ QWidget* MainWindow::createControlPanel() {
 QWidget* MainWindow::createCentralArea() {
     m_plainView = new ImageGridView;
     m_compensatedView = new ImageGridView;
+    m_groundTruthView = new ImageGridView;
     m_plainView->setObjectName(QStringLiteral("plainView"));
     m_compensatedView->setObjectName(QStringLiteral("compensatedView"));
-    for (ImageGridView* view : {m_plainView, m_compensatedView}) view->setPlaceholderText(tr("No samples yet"));
+    m_groundTruthView->setObjectName(QStringLiteral("groundTruthView"));
+    for (ImageGridView* view : {m_plainView, m_compensatedView, m_groundTruthView}) view->setPlaceholderText(tr("No samples yet"));
+    m_groundTruthView->setCaption(tr("Ground truth"));
     auto* comparison = new QWidget;
     auto* comparisonLayout = new QHBoxLayout(comparison);
     comparisonLayout->setContentsMargins(0, 0, 0, 0);
     comparisonLayout->addWidget(m_plainView);
     comparisonLayout->addWidget(m_compensatedView);
+    comparisonLayout->addWidget(m_groundTruthView);
 
     m_trajectoryPlot = new TrajectoryPlot2D;
     m_trajectoryPlot->setObjectName(QStringLiteral("trajectoryPlot"));
@@ -271,9 +329,6 @@ void MainWindow::populateModels(const Options& options) {
 void MainWindow::applyModelDefaults() {
     const QString spec = m_modelCombo->currentData().toString();
     m_batchSpin->setValue(spec == QStringLiteral("builtin:gmm2d") ? kPointBatchSize : kImageBatchSize);
-    // The reference costs kReferenceSubsteps times the NFE: instant for the closed-form built-ins,
-    // minutes for a network on the CPU, so networks start without it.
-    m_referenceCheck->setChecked(spec.startsWith(QStringLiteral("builtin:")));
 }
 
 void MainWindow::connectControls() {
@@ -323,8 +378,11 @@ void MainWindow::requestSampling() {
     request.batchSize = m_batchSpin->value();
     request.classChoice = m_classCombo->currentData().toInt();
     request.guidanceScale = m_guidanceSpin->value();
-    request.computeReference = m_referenceCheck->isChecked();
+    request.computeGroundTruth = m_groundTruthCheck->isChecked();
+    request.groundTruthFineSteps = m_fineStepsSpin->value();
+    request.intraOpThreads = m_threadsSetting;
     m_currentRequestId = m_controller.submit(std::move(request))->id;
+    Q_EMIT samplingRequested(m_currentRequestId);
     m_currentSolverName = m_solverCombo->currentText();
     m_pendingStep.reset();
     setRunning(true);
@@ -349,7 +407,7 @@ void MainWindow::onModelLoaded(std::shared_ptr<const ModelSummary> summary) {
     m_viewStack->setCurrentWidget(summary->pointModel ? static_cast<QWidget*>(m_trajectoryPlot) : m_viewStack->widget(0));
     m_trajectoryPlot->clearLayers();
     m_trajectoryPlot->setMarkers(summary->modeCentres);
-    for (ImageGridView* view : {m_plainView, m_compensatedView}) view->setImages({});
+    for (ImageGridView* view : {m_plainView, m_compensatedView, m_groundTruthView}) view->setImages({});
 }
 
 void MainWindow::onStepProgress(std::shared_ptr<const StepUpdate> update) {
@@ -364,7 +422,7 @@ void MainWindow::applyPendingStep() {
     m_progressBar->setValue(int(std::lround(update->progress * kProgressResolution)));
     const bool compensatedRun = update->run == SamplingRun::Compensated;
     if (!update->preview.isEmpty()) (compensatedRun ? m_compensatedView : m_plainView)->setImages(update->preview);
-    if (!update->paths.isEmpty() && update->run != SamplingRun::Reference)
+    if (!update->paths.isEmpty() && update->run != SamplingRun::GroundTruth)
         m_trajectoryPlot->setLayer(compensatedRun ? compensatedName(m_currentSolverName) : m_currentSolverName, update->paths,
                                    compensatedRun ? kCompensatedColor : kPlainColor);
     statusBar()->showMessage(
@@ -374,11 +432,14 @@ void MainWindow::applyPendingStep() {
 void MainWindow::onSamplesReady(std::shared_ptr<const SamplingResult> result) {
     if (result->requestId != m_currentRequestId) return;
     // Previews of the finished runs may still be pending; the final samples replace them.
-    if (m_pendingStep && m_pendingStep->run != SamplingRun::Reference) m_pendingStep.reset();
+    if (m_pendingStep && m_pendingStep->run != SamplingRun::GroundTruth) m_pendingStep.reset();
     showSamples(*result);
+    m_groundTruthView->setImages({});
+    m_groundTruthView->setPlaceholderText(tr("Computing the ground truth…"));
     m_errorChart->clearSeries();
-    m_errorBox->setTitle(tr("Per-step RMS error (computing the reference…)"));
-    statusBar()->showMessage(resultStatus(*result) + tr(" · computing the reference…"));
+    m_errorBox->setTitle(tr("Per-step RMS error (computing the ground truth…)"));
+    statusBar()->showMessage(resultStatus(*result) + tr(" · computing the ground truth…"));
+    Q_EMIT resultShown(result->requestId, false);
 }
 
 void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
@@ -391,6 +452,7 @@ void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
     showSamples(*result);
     showErrorCurves(*result);
     statusBar()->showMessage(resultStatus(*result));
+    Q_EMIT resultShown(result->requestId, true);
     // Chart legends and axes re-layout through posted events; give them a moment before grabbing.
     if (!m_options.screenshotPath.isEmpty())
         QTimer::singleShot(kScreenshotSettleMs, this, [this] { finishScreenshot(true); });
@@ -405,11 +467,17 @@ void MainWindow::showSamples(const SamplingResult& result) {
         m_plainView->setImages(result.plainImages);
         m_compensatedView->setImages(result.compensatedImages);
     }
+    if (result.hasGroundTruth) {
+        m_groundTruthView->setCaption(groundTruthName(result));
+        m_groundTruthView->setImages(result.groundTruthImages);
+    } else if (!m_groundTruthCheck->isChecked()) {
+        m_groundTruthView->setImages({});
+        m_groundTruthView->setPlaceholderText(tr("Ground truth is off"));
+    }
     m_trajectoryPlot->clearLayers();
     if (!result.plainPaths.isEmpty()) {
-        if (result.hasReference)
-            m_trajectoryPlot->setLayer(tr("reference (DDIM, %1 steps)").arg(result.referenceNfe), result.referencePaths,
-                                       kReferenceColor);
+        if (result.hasGroundTruth)
+            m_trajectoryPlot->setLayer(groundTruthName(result), result.groundTruthPaths, kReferenceColor);
         m_trajectoryPlot->setLayer(plainName, result.plainPaths, kPlainColor);
         m_trajectoryPlot->setLayer(result.compensated ? dcName : dcName + tr(" (all ρ = 1)"), result.compensatedPaths,
                                    kCompensatedColor);
@@ -418,11 +486,13 @@ void MainWindow::showSamples(const SamplingResult& result) {
 
 void MainWindow::showErrorCurves(const SamplingResult& result) {
     m_errorChart->clearSeries();
-    if (!result.hasReference) {
-        m_errorBox->setTitle(tr("Per-step RMS error (reference run is off)"));
+    if (!result.hasGroundTruth) {
+        m_errorBox->setTitle(tr("Per-step RMS error (ground truth is off)"));
         return;
     }
-    m_errorBox->setTitle(tr("Per-step RMS distance to DDIM with %1 steps").arg(result.referenceNfe));
+    m_errorBox->setTitle(tr("Per-step RMS distance to the ground truth (%1; its own error %2)")
+                             .arg(groundTruthName(result))
+                             .arg(std::isnan(result.groundTruthError) ? tr("unknown") : QString::number(result.groundTruthError, 'g', 2)));
     m_errorChart->setSeries(result.solverName, result.plainError, kPlainColor);
     m_errorChart->setSeries(compensatedName(result.solverName), result.compensatedError, kCompensatedColor);
 }
@@ -432,11 +502,19 @@ QString MainWindow::resultStatus(const SamplingResult& result) const {
     QStringList parts;
     parts << tr("%1, %2 steps: NFE %3 per run").arg(result.solverName).arg(result.steps).arg(result.nfePerRun);
     parts << tr("plain %1%2").arg(formatSeconds(result.plainSeconds), result.plainReused ? kept : QString());
-    parts << (result.compensated ? tr("DC %1").arg(formatSeconds(result.compensatedSeconds)) : tr("DC off (all ρ = 1)"));
-    if (result.hasReference && !result.plainError.isEmpty()) {
-        parts << tr("reference %1 NFE, %2%3")
-                     .arg(result.referenceNfe)
-                     .arg(formatSeconds(result.referenceSeconds), result.referenceReused ? kept : QString());
+    if (!result.compensated)
+        parts << tr("DC off (all ρ = 1)");
+    else if (result.compensatedResumedFrom > 0)
+        parts << tr("DC %1 (resumed at step %2)").arg(formatSeconds(result.compensatedSeconds)).arg(result.compensatedResumedFrom);
+    else
+        parts << tr("DC %1").arg(formatSeconds(result.compensatedSeconds));
+    if (result.modelCallsSaved > 0) parts << tr("%1 model calls saved").arg(result.modelCallsSaved);
+    if (result.hasGroundTruth && !result.plainError.isEmpty()) {
+        parts << tr("ground truth %1%2")
+                     .arg(result.groundTruthReused ? kept
+                          : result.groundTruthFromDisk ? tr("from cache")
+                                                       : tr("%1 calls, %2").arg(result.groundTruthModelCalls).arg(formatSeconds(result.groundTruthSeconds)),
+                          QString());
         parts << tr("final RMS error %1 plain, %2 DC")
                      .arg(result.plainError.last().y(), 0, 'g', 3)
                      .arg(result.compensatedError.last().y(), 0, 'g', 3);

@@ -47,10 +47,19 @@ public:
     explicit MainWindow(const Options& options, QWidget* parent = nullptr);
     ~MainWindow() override;
 
+    /// QSettings key of the model thread preference (0 = automatic).
+    static constexpr const char* kThreadsSettingKey = "performance/threads";
+
     /// Queues a sampling request from the current controls (superseding any running one).
     void requestSampling();
     /// The latest result shown, or null before the first.
     std::shared_ptr<const SamplingResult> lastResult() const { return m_lastResult; }
+
+Q_SIGNALS:
+    /// A request built from the controls was queued (for the latency benchmark and tests).
+    void samplingRequested(int requestId);
+    /// Samples of that request are on screen; `complete`: with the ground truth and error curves.
+    void resultShown(int requestId, bool complete);
 
 private:
     QWidget* createControlPanel();
@@ -73,7 +82,13 @@ private:
     QString resultStatus(const SamplingResult& result) const;
     void finishScreenshot(bool succeeded);
 
+    void createMenus();
+    void chooseThreadCount();
+    void showAbout();
+
     InferenceController m_controller;
+    int m_threadsSetting = 0;        // 0: automatic (OMP_NUM_THREADS or every available CPU)
+    QString m_threadsDescription;    // as the worker last reported it
     Options m_options;
     int m_currentRequestId = 0;
     std::shared_ptr<const StepUpdate> m_pendingStep;  // newest unshown progress; older ones are dropped
@@ -92,7 +107,8 @@ private:
     QComboBox* m_classCombo = nullptr;
     QSpinBox* m_batchSpin = nullptr;
     QSpinBox* m_seedSpin = nullptr;
-    QCheckBox* m_referenceCheck = nullptr;
+    QCheckBox* m_groundTruthCheck = nullptr;
+    QSpinBox* m_fineStepsSpin = nullptr;
     QPushButton* m_sampleButton = nullptr;
     QPushButton* m_cancelButton = nullptr;
     QPushButton* m_resetRatiosButton = nullptr;
@@ -102,6 +118,7 @@ private:
     QStackedWidget* m_viewStack = nullptr;
     ImageGridView* m_plainView = nullptr;
     ImageGridView* m_compensatedView = nullptr;
+    ImageGridView* m_groundTruthView = nullptr;
     TrajectoryPlot2D* m_trajectoryPlot = nullptr;
     RatioCurveEditor* m_ratioEditor = nullptr;
     ErrorChart* m_errorChart = nullptr;

@@ -9,7 +9,7 @@
 #include "dcscope/solver.h"
 
 /// One job for the inference worker: sample a batch twice from the same noise, plainly and with
-/// dynamic compensation, optionally against a fine reference. Built on the GUI thread and then
+/// dynamic compensation, optionally against core's ground truth. Built on the GUI thread and then
 /// shared read-only (std::shared_ptr<const SamplingRequest>); afterwards only the cancel token is
 /// touched, by the GUI setting it (atomically) to cancel or supersede the job.
 struct SamplingRequest {
@@ -23,10 +23,12 @@ struct SamplingRequest {
     std::string device = "cpu";                  ///< cpu | cuda | cuda:N
     dcscope::SolverConfig solver;                ///< its ratios are ignored; see `ratios`
     std::vector<double> ratios;                  ///< for the compensated run; empty or all 1: none
-    uint64_t seed = 0;                           ///< start noise
+    uint64_t seed = 0;                           ///< sample b is datapoint seed + b (core's makeDatapoints)
     int batchSize = 16;
     int classChoice = kEachClassInTurn;          ///< or a class index 0..K-1
     double guidanceScale = 1.0;                  ///< classifier-free guidance w
-    bool computeReference = true;                ///< fine DDIM run for the per-step error curves
+    bool computeGroundTruth = true;              ///< core's ground truth for the error curves and GT images
+    int groundTruthFineSteps = 200;              ///< fine steps of the ground truth (over all S intervals)
+    int intraOpThreads = 0;                      ///< model threads; 0: OMP_NUM_THREADS or every available CPU
     std::shared_ptr<dcscope::CancelToken> cancel = std::make_shared<dcscope::CancelToken>();
 };

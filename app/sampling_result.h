@@ -14,18 +14,25 @@ struct SamplingResult {
     int nfePerRun = 0;                  ///< model calls of one run (S)
     bool compensated = false;           ///< false: all ratios were 1, so the DC run is the plain run
     bool plainReused = false;           ///< the plain run was kept from an earlier request
+    int compensatedResumedFrom = 0;     ///< the compensated run re-sampled only from this step on
+    int modelCallsSaved = 0;            ///< calls this request did not make thanks to kept runs
     double plainSeconds = 0.0;
-    double compensatedSeconds = 0.0;
+    double compensatedSeconds = 0.0;    ///< of the part that was re-sampled
     QVector<QImage> plainImages;        ///< image models: final samples
     QVector<QImage> compensatedImages;
     QVector<QVector<QPointF>> plainPaths;  ///< 2-D models: per sample, the states at t_0..t_S
     QVector<QVector<QPointF>> compensatedPaths;
 
-    bool hasReference = false;
-    bool referenceReused = false;       ///< the reference run was kept from an earlier request
-    int referenceNfe = 0;               ///< fine DDIM steps (kReferenceSubsteps per coarse step)
-    double referenceSeconds = 0.0;
-    QVector<QVector<QPointF>> referencePaths;  ///< 2-D models: reference states at t_0..t_S
-    QVector<QPointF> plainError;        ///< (step k, RMS distance to the reference at t_k), k = 1..S
+    bool hasGroundTruth = false;
+    bool groundTruthReused = false;     ///< kept from an earlier request of this session
+    bool groundTruthFromDisk = false;   ///< read from core's ground-truth cache
+    int groundTruthFineSteps = 0;       ///< fine steps actually taken (S x steps per interval)
+    QString groundTruthSolver;          ///< e.g. "DDIM"
+    int groundTruthModelCalls = 0;      ///< spent by this request (0 when kept or cached)
+    double groundTruthSeconds = 0.0;
+    double groundTruthError = 0.0;      ///< its own error: max |change| when its fine steps are halved (NaN: unknown)
+    QVector<QImage> groundTruthImages;  ///< image models: the ground truth's final states
+    QVector<QVector<QPointF>> groundTruthPaths;  ///< 2-D models: ground-truth states at t_0..t_S
+    QVector<QPointF> plainError;        ///< (step k, RMS distance to the ground truth at t_k), k = 1..S
     QVector<QPointF> compensatedError;
 };

@@ -324,7 +324,12 @@ def log(msg):
 # Diffusion training
 # --------------------------------------------------------------------------
 
-def train_diffusion(args, train_x, train_y, workdir):
+def package_iterations(package_dir):
+    meta = json.loads((Path(package_dir) / "model.json").read_text())
+    return int(meta.get("training", {}).get("iterations", 0))
+
+
+def train_diffusion(args, train_x, train_y, workdir, on_stage=None):
     ckpt_path = workdir / "diffusion_ckpt.pt"
     model = UNet()
     ema = UNet()
@@ -337,6 +342,15 @@ def train_diffusion(args, train_x, train_y, workdir):
     it = 0
     seconds = 0.0
     loss_hist = []
+    base_iters = 0
+    if args.init_from and not ckpt_path.exists():
+        # Continue from a shipped package: its TorchScript network holds the EMA weights, which
+        # start both the trained model and its EMA; the optimizer restarts with a short warm-up.
+        shipped = torch.jit.load(str(Path(args.init_from) / "network.pt"), map_location="cpu")
+        model.load_state_dict(shipped.state_dict())
+        ema.load_state_dict(shipped.state_dict())
+        base_iters = package_iterations(args.init_from)
+        log("initialised from %s (%d iterations)" % (args.init_from, base_iters))
     if ckpt_path.exists():
         ck = torch.load(str(ckpt_path), map_location="cpu")
         model.load_state_dict(ck["model"])
@@ -345,6 +359,7 @@ def train_diffusion(args, train_x, train_y, workdir):
         it = ck["iteration"]
         seconds = ck["seconds"]
         loss_hist = ck["loss_hist"]
+        base_iters = ck.get("base_iters", 0)
         torch.set_rng_state(ck["torch_rng"])
         np.random.set_state(ck["np_rng"])
         if ck["total_iters"] != args.iters:
@@ -368,8 +383,13 @@ def train_diffusion(args, train_x, train_y, workdir):
             "model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
             "iteration": it, "seconds": seconds, "loss_hist": loss_hist,
             "torch_rng": torch.get_rng_state(), "np_rng": np.random.get_state(),
-            "total_iters": total, "parameters": n_params,
+            "total_iters": total, "parameters": n_params, "base_iters": base_iters,
         }, ckpt_path)
+
+    def stage_info(iteration):
+        final_loss = float(np.mean(loss_hist[-100:])) if loss_hist else float("nan")
+        return {"iterations": base_iters + iteration, "final_loss": round(final_loss, 6),
+                "seconds": round(seconds, 1), "parameters": n_params}
 
     model.train()
     t_window = time.time()
@@ -393,7 +413,8 @@ def train_diffusion(args, train_x, train_y, workdir):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        decay = min(args.ema_decay, (1.0 + it) / (10.0 + it))
+        # A resumed run keeps the full decay: its EMA already averages a trained model.
+        decay = args.ema_decay if base_iters else min(args.ema_decay, (1.0 + it) / (10.0 + it))
         with torch.no_grad():
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(decay).add_(pm.detach(), alpha=1.0 - decay)
@@ -420,12 +441,14 @@ def train_diffusion(args, train_x, train_y, workdir):
         if it % args.save_every == 0 or it == total:
             save_ckpt()
             t_last = time.time()
+        if on_stage is not None and args.export_every and it % args.export_every == 0 and it < total:
+            ema.eval()
+            on_stage(ema, stage_info(it))
+            t_last = time.time()
     if not ckpt_path.exists():
         save_ckpt()
-    final_loss = float(np.mean(loss_hist[-100:])) if loss_hist else float("nan")
     ema.eval()
-    return ema, {"iterations": it, "final_loss": round(final_loss, 6),
-                 "seconds": round(seconds, 1), "parameters": n_params}
+    return ema, stage_info(it)
 
 
 # --------------------------------------------------------------------------
@@ -443,7 +466,13 @@ def batched(fn, x, bs=500):
 def train_classifier(args, train_x, train_y, test_x, test_y, workdir):
     ckpt_path = workdir / "classifier_ckpt.pt"
     clf = Classifier()
-    if ckpt_path.exists():
+    if args.init_from and not ckpt_path.exists():
+        # Keep the shipped quality model so that metrics stay comparable across stages.
+        shipped = torch.jit.load(str(Path(args.init_from) / "classifier.pt"), map_location="cpu")
+        clf.load_state_dict(shipped.state_dict())
+        atomic_torch_save({"model": clf.state_dict()}, ckpt_path)
+        log("reusing the classifier of %s" % args.init_from)
+    elif ckpt_path.exists():
         clf.load_state_dict(torch.load(str(ckpt_path), map_location="cpu")["model"])
         log("loaded trained classifier from %s" % ckpt_path)
     else:
@@ -600,6 +629,10 @@ def main(argv=None):
     ap.add_argument("--test-subset-dir", default=None, help="default tests/data")
     ap.add_argument("--write-test-subset", action=argparse.BooleanOptionalAction, default=None,
                     help="write tests/data/fashion_test_subset_*.npy (default: on, off with --smoke)")
+    ap.add_argument("--init-from", default=None,
+                    help="package folder whose network.pt (and classifier.pt) start the training")
+    ap.add_argument("--export-every", type=int, default=0,
+                    help="also export the package every N iterations (0: only at the end)")
     ap.add_argument("--smoke", action="store_true",
                     help="run a few iterations of every stage into a temporary folder")
     args = ap.parse_args(argv)
@@ -649,7 +682,11 @@ def main(argv=None):
     if not args.smoke and acc < 0.90:
         raise SystemExit("classifier test accuracy %.4f < 0.90; retry with more --clf-epochs "
                          "(delete %s)" % (acc, workdir / "classifier_ckpt.pt"))
-    ema, info = train_diffusion(args, train_x, train_y, workdir)
+    def export_stage(stage_ema, stage_info):
+        export_package(args, stage_ema, clf, stage_info, acc, test_x, out_dir)
+        stage_ema.train()
+
+    ema, info = train_diffusion(args, train_x, train_y, workdir, on_stage=export_stage)
     export_package(args, ema, clf, info, acc, test_x, out_dir)
     if args.write_test_subset:
         write_test_subset(data["test"][0], data["test"][1], subset_dir)

@@ -227,6 +227,8 @@ FineSolver parseFineSolver(const std::string& name) {
 
 std::string toString(FineSolver solver) { return solver == FineSolver::Ddim ? "ddim" : "dpmpp2m"; }
 
+std::string displayName(FineSolver solver) { return solver == FineSolver::Ddim ? "DDIM" : "DPM-Solver++ (2M)"; }
+
 int finePerInterval(int fineSteps, int coarseSteps) {
     if (fineSteps < 1) throw Error(ErrorCode::InvalidArgument, "fine: must be >= 1, got " + std::to_string(fineSteps));
     if (coarseSteps < 1) throw Error(ErrorCode::InvalidArgument, "nfe: must be >= 1, got " + std::to_string(coarseSteps));

@@ -88,6 +88,19 @@ SolverType parseSolverType(const std::string& name) {
     throw Error(ErrorCode::InvalidArgument, "solver '" + name + "' is not one of ddim, dpmpp, unipc");
 }
 
+std::string displayName(const SolverConfig& config) {
+    switch (config.solver) {
+    case SolverType::Ddim: return "DDIM";
+    case SolverType::DpmSolverPlusPlus: return "DPM-Solver++ (" + std::to_string(std::clamp(config.order, 1, 3)) + "M)";
+    case SolverType::UniPC: {
+        std::string name = "UniPC (" + toString(config.variant);
+        if (config.order != 2) name += ", order " + std::to_string(config.order);
+        return name + ")";
+    }
+    }
+    return "?";
+}
+
 std::string toString(SolverType type) {
     switch (type) {
     case SolverType::Ddim: return "ddim";
@@ -327,15 +340,30 @@ StepReport MultistepSampler::report(const SamplerState& state, const at::Tensor&
     return report;
 }
 
-at::Tensor MultistepSampler::run(GuidedDenoiser& denoiser, const at::Tensor& noise, const StepObserver& observer) const {
+at::Tensor MultistepSampler::run(GuidedDenoiser& denoiser, const at::Tensor& noise, const StepObserver& observer,
+                                 std::vector<SamplerState>* states) const {
     at::NoGradGuard noGrad;  // sampling never needs autograd; the search enables it itself
-    SamplerState state = start(denoiser, noise);
-    if (observer) observer(report(state, state.history.back().dataPrediction, 1.0));
-    for (int k = 0; k < m_config.steps; ++k) {
+    const SamplerState first = start(denoiser, noise);
+    if (observer) observer(report(first, first.history.back().dataPrediction, 1.0));
+    return resume(denoiser, first, observer, states);
+}
+
+at::Tensor MultistepSampler::resume(GuidedDenoiser& denoiser, const SamplerState& from, const StepObserver& observer,
+                                    std::vector<SamplerState>* states) const {
+    at::NoGradGuard noGrad;
+    if (from.step < 0 || from.step > m_config.steps)
+        throw Error(ErrorCode::InvalidArgument, "resume: step " + std::to_string(from.step) + " is outside 0.." + std::to_string(m_config.steps));
+    if (states) {
+        states->resize(size_t(m_config.steps) + 1);
+        (*states)[size_t(from.step)] = from;
+    }
+    SamplerState state = from;
+    for (int k = from.step; k < m_config.steps; ++k) {
         const double rho = m_config.ratios.empty() ? 1.0 : m_config.ratios[size_t(k)];
         at::Tensor used;
         state = advanceImpl(denoiser, state, rho, nullptr, observer ? &used : nullptr);
         if (observer) observer(report(state, used, rho));
+        if (states) (*states)[size_t(k) + 1] = state;
     }
     return state.x;
 }

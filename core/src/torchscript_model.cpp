@@ -1,6 +1,7 @@
 #include "dcscope/torchscript_model.h"
 
 #include <torch/script.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <filesystem>
 #include <optional>
@@ -66,10 +67,47 @@ torch::jit::Module loadModule(const std::string& file, const c10::Device& device
     }
 }
 
+/// Freezing needs an eval-mode module whose forward does not mutate attributes; a network that
+/// cannot be frozen runs as saved (same results, only slower).
+torch::jit::Module prepareModule(const torch::jit::Module& module, NetworkPreparation preparation, NetworkPreparation& applied) {
+    applied = preparation;
+    try {
+        switch (preparation) {
+        case NetworkPreparation::AsSaved: return module;
+        case NetworkPreparation::Frozen: return torch::jit::freeze(module);
+        case NetworkPreparation::FrozenForInference: {
+            torch::jit::Module copy = module.clone();
+            return torch::jit::optimize_for_inference(copy);
+        }
+        }
+    } catch (const std::exception&) {
+    }
+    applied = NetworkPreparation::AsSaved;
+    return module;
+}
+
 }  // namespace
+
+std::string toString(NetworkPreparation preparation) {
+    switch (preparation) {
+    case NetworkPreparation::AsSaved: return "as-saved";
+    case NetworkPreparation::Frozen: return "frozen";
+    case NetworkPreparation::FrozenForInference: return "inference";
+    }
+    return "?";
+}
+
+NetworkPreparation parseNetworkPreparation(const std::string& name) {
+    for (auto preparation : {NetworkPreparation::AsSaved, NetworkPreparation::Frozen, NetworkPreparation::FrozenForInference})
+        if (toString(preparation) == name) return preparation;
+    throw Error(ErrorCode::InvalidArgument, "network preparation: '" + name + "' is not one of as-saved, frozen, inference");
+}
 
 struct TorchScriptModel::Modules {
     torch::jit::Module network;
+    torch::jit::Module savedNetwork;  // as loaded: re-prepared after a device move
+    TorchScriptOptions options;
+    NetworkPreparation applied = NetworkPreparation::AsSaved;
     std::optional<torch::jit::Module> decoder;
     std::string networkPath;
     std::string decoderPath;
@@ -86,7 +124,10 @@ const nlohmann::json& TorchScriptModel::manifest() const { return m_modules->man
 
 c10::Device TorchScriptModel::device() const { return m_modules->device; }
 
-std::shared_ptr<TorchScriptModel> TorchScriptModel::open(const std::string& path, const c10::Device& device) {
+NetworkPreparation TorchScriptModel::preparation() const { return m_modules->applied; }
+
+std::shared_ptr<TorchScriptModel> TorchScriptModel::open(const std::string& path, const c10::Device& device,
+                                                         const TorchScriptOptions& options) {
     fs::path manifestPath(path);
     if (fs::is_directory(manifestPath)) manifestPath /= "model.json";
     const std::string where = manifestPath.string();
@@ -159,14 +200,18 @@ std::shared_ptr<TorchScriptModel> TorchScriptModel::open(const std::string& path
     model->m_modules->manifest = manifest;
     model->m_modules->device = device;
     model->m_modules->networkPath = (folder / networkFile).string();
-    model->m_modules->network = loadModule(model->m_modules->networkPath, device);
+    model->m_modules->options = options;
+    model->m_modules->savedNetwork = loadModule(model->m_modules->networkPath, device);
+    model->m_modules->network = prepareModule(model->m_modules->savedNetwork, options.preparation, model->m_modules->applied);
     if (manifest.contains("decoder")) {
         model->m_modules->decoderPath = (folder / requireString(manifest, "decoder", where)).string();
         model->m_modules->decoder = loadModule(model->m_modules->decoderPath, device);
         model->m_info.hasDecoder = true;
     }
 
-    // Probe: one tiny call proves the signature and the output shape before anyone samples.
+    // Probe: one tiny call proves the signature and the output shape before anyone samples. It
+    // also pays the one-time costs of the first call (kernel selection, allocator warm-up) here,
+    // at load, instead of in the first result the user waits for.
     {
         torch::NoGradGuard noGrad;
         std::vector<int64_t> probeShape{2};
@@ -210,6 +255,8 @@ at::Tensor TorchScriptModel::forward(const at::Tensor& x, const at::Tensor& mode
     if (isConditional()) inputs.emplace_back(classes);
     torch::jit::IValue output;
     try {
+        // Thread-local, so it holds for this call on whichever thread runs the model.
+        const torch::jit::GraphOptimizerEnabledGuard optimizer(m_modules->options.graphOptimizer);
         output = m_modules->network.forward(inputs);
     } catch (const c10::Error& e) {
         throw Error(ErrorCode::BadModel, m_modules->networkPath + ": forward failed (" + firstLine(e.what_without_backtrace()) + ")");
@@ -221,7 +268,10 @@ at::Tensor TorchScriptModel::forward(const at::Tensor& x, const at::Tensor& mode
 }
 
 void TorchScriptModel::moveTo(const c10::Device& device) {
-    m_modules->network.to(device);
+    // A frozen module holds its weights as graph constants, which Module::to cannot move: move
+    // the module as saved and prepare it again.
+    m_modules->savedNetwork.to(device);
+    m_modules->network = prepareModule(m_modules->savedNetwork, m_modules->options.preparation, m_modules->applied);
     if (m_modules->decoder) m_modules->decoder->to(device);
     m_modules->device = device;
 }
@@ -229,6 +279,7 @@ void TorchScriptModel::moveTo(const c10::Device& device) {
 at::Tensor TorchScriptModel::decode(const at::Tensor& x) {
     if (!m_modules->decoder) return x;
     try {
+        const torch::jit::GraphOptimizerEnabledGuard optimizer(m_modules->options.graphOptimizer);
         return m_modules->decoder->forward({x}).toTensor();
     } catch (const c10::Error& e) {
         throw Error(ErrorCode::BadModel, m_modules->decoderPath + ": decoder failed (" + firstLine(e.what_without_backtrace()) + ")");

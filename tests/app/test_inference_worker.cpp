@@ -22,7 +22,7 @@ SamplingRequest gmmImageRequest(int steps) {
 SamplingRequest endlessRequest() {
     SamplingRequest request = gmmImageRequest(100000);
     request.ratios.clear();
-    request.computeReference = false;
+    request.computeGroundTruth = false;
     return request;
 }
 
@@ -37,6 +37,12 @@ class TestInferenceWorker : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase() {
+        // Ground truths go to a fresh disk cache, never the user's.
+        QVERIFY(m_cache.isValid());
+        qputenv("XDG_CACHE_HOME", m_cache.path().toLocal8Bit());
+    }
+
     void reportsEveryStepAndFinishes() {
         InferenceController controller;
         QSignalSpy loaded(&controller, &InferenceController::modelLoaded);
@@ -44,7 +50,7 @@ private Q_SLOTS:
         QSignalSpy finished(&controller, &InferenceController::finished);
         QSignalSpy failed(&controller, &InferenceController::failed);
         SamplingRequest request = gmmImageRequest(6);
-        request.computeReference = false;
+        request.computeGroundTruth = false;
         const int id = controller.submit(request)->id;
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
         QCOMPARE(failed.count(), 0);
@@ -73,67 +79,110 @@ private Q_SLOTS:
         QCOMPARE(result->plainImages.size(), 4);
         QCOMPARE(result->plainImages.first().size(), QSize(8, 8));
         QCOMPARE(result->compensatedImages, result->plainImages);
-        QVERIFY(!result->hasReference);
+        QVERIFY(!result->hasGroundTruth);
     }
 
-    void compensationAndReferenceGiveErrorCurves() {
+    void compensationAndGroundTruthGiveErrorCurves() {
         InferenceController controller;
         QSignalSpy finished(&controller, &InferenceController::finished);
         QSignalSpy progress(&controller, &InferenceController::stepProgress);
         SamplingRequest request = gmmImageRequest(6);
         request.ratios = {1.0, 1.0, 0.8, 1.2, 0.9, 1.1};
         controller.submit(request);
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);
         const auto result = argument<SamplingResult>(finished, 0);
         QVERIFY(result->compensated);
         QVERIFY(result->compensatedImages != result->plainImages);
-        QVERIFY(result->hasReference);
-        QCOMPARE(result->referenceNfe, 6 * InferenceWorker::kReferenceSubsteps);
+        QVERIFY(result->hasGroundTruth);
+        // Core's ground truth: 200 fine steps over 6 intervals are 33 per interval, landing on every t_k.
+        QCOMPARE(result->groundTruthFineSteps, 6 * 33);
+        QCOMPARE(result->groundTruthSolver, QStringLiteral("DDIM"));
+        QCOMPARE(result->groundTruthImages.size(), 4);
+        QVERIFY(result->groundTruthError > 0.0 && result->groundTruthError < 0.05);
         QCOMPARE(result->plainError.size(), 6);
         QCOMPARE(result->compensatedError.size(), 6);
         QCOMPARE(result->plainError.first().x(), 1.0);
-        QVERIFY(result->plainError.last().y() > 0.0);
-        // Steps 1 and 2 come before the first ratio that is not 1: both runs agree there.
+        // The ground truth is far more accurate than 6 UniPC steps: the plain error dominates its own.
+        QVERIFY(result->plainError.last().y() > result->groundTruthError);
+        // Steps 1 and 2 come before the first ratio that is not 1: both runs agree there exactly.
         QCOMPARE(result->compensatedError[1].y(), result->plainError[1].y());
         QVERIFY(result->compensatedError.last().y() != result->plainError.last().y());
-        bool sawCompensated = false, sawReference = false;
+        // The compensated run resumed from the plain run's step 2 (rho_0 = rho_1 = 1).
+        QCOMPARE(result->compensatedResumedFrom, 2);
+        int compensatedSteps = 0, truthReports = 0;
         for (int i = 0; i < progress.count(); ++i) {
-            sawCompensated |= argument<StepUpdate>(progress, i)->run == SamplingRun::Compensated;
-            sawReference |= argument<StepUpdate>(progress, i)->run == SamplingRun::Reference;
+            compensatedSteps += argument<StepUpdate>(progress, i)->run == SamplingRun::Compensated;
+            truthReports += argument<StepUpdate>(progress, i)->run == SamplingRun::GroundTruth;
         }
-        QVERIFY(sawCompensated && sawReference);
+        QCOMPARE(compensatedSteps, 4);  // steps 3..6 only
+        QVERIFY(truthReports > 0);
     }
 
-    void ratioEditsReuseThePlainAndReferenceRuns() {
+    void resumedRunsEqualFullRuns() {
+        SamplingRequest first = gmmImageRequest(8);
+        first.ratios = {1.0, 1.0, 0.9, 1.1, 0.95, 1.05, 1.0, 1.1};
+        SamplingRequest edited = first;
+        edited.ratios[5] = 0.8;  // rho_0..rho_4 unchanged: resumes from state 5
+        edited.ratios[6] = 1.2;
+
+        InferenceController incremental;
+        QSignalSpy finished(&incremental, &InferenceController::finished);
+        QSignalSpy progress(&incremental, &InferenceController::stepProgress);
+        incremental.submit(first);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);
+        progress.clear();
+        incremental.submit(edited);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 10000);
+        const auto resumed = argument<SamplingResult>(finished, 1);
+        QCOMPARE(resumed->compensatedResumedFrom, 5);
+        QCOMPARE(progress.count(), 3);  // compensated steps 6, 7, 8 and nothing else
+        // Kept: the plain run (8 calls), the compensated prefix (5 calls) and the ground truth.
+        QVERIFY(resumed->groundTruthReused);
+        QVERIFY(resumed->modelCallsSaved > 8 + 5);
+
+        InferenceController fresh;
+        QSignalSpy freshFinished(&fresh, &InferenceController::finished);
+        fresh.submit(edited);
+        QTRY_COMPARE_WITH_TIMEOUT(freshFinished.count(), 1, 10000);
+        const auto full = argument<SamplingResult>(freshFinished, 0);
+        QCOMPARE(full->compensatedResumedFrom, 2);
+        // Bit for bit: the RMS distances of every step to the same ground truth are equal doubles.
+        QCOMPARE(resumed->compensatedError.size(), 8);
+        for (int k = 0; k < 8; ++k) QCOMPARE(resumed->compensatedError[k].y(), full->compensatedError[k].y());
+        QCOMPARE(resumed->compensatedImages, full->compensatedImages);
+    }
+
+    void ratioEditsReuseThePlainRunAndTheGroundTruth() {
         InferenceController controller;
         QSignalSpy progress(&controller, &InferenceController::stepProgress);
         QSignalSpy samplesReady(&controller, &InferenceController::samplesReady);
         QSignalSpy finished(&controller, &InferenceController::finished);
         SamplingRequest request = gmmImageRequest(6);
         controller.submit(request);
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
-        QCOMPARE(samplesReady.count(), 1);  // samples first, then the reference
-        QVERIFY(!argument<SamplingResult>(samplesReady, 0)->hasReference);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);
+        QCOMPARE(samplesReady.count(), 1);  // samples first, then the ground truth
+        QVERIFY(!argument<SamplingResult>(samplesReady, 0)->hasGroundTruth);
         const auto first = argument<SamplingResult>(finished, 0);
-        QVERIFY(!first->plainReused && !first->referenceReused);
+        QVERIFY(!first->plainReused && !first->groundTruthReused);
 
         progress.clear();
         request.ratios = {1.0, 1.0, 1.0, 1.3, 1.0, 1.0};
         controller.submit(request);
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 10000);
         QCOMPARE(samplesReady.count(), 1);  // nothing left to wait for after the samples
         const auto second = argument<SamplingResult>(finished, 1);
-        QVERIFY(second->plainReused && second->referenceReused && second->compensated);
+        QVERIFY(second->plainReused && second->groundTruthReused && second->compensated);
         QCOMPARE(second->plainImages, first->plainImages);
         QCOMPARE(second->plainError, first->plainError);
-        QCOMPARE(progress.count(), 7);  // only the compensated run made model calls
+        QCOMPARE(second->groundTruthImages, first->groundTruthImages);
+        QCOMPARE(progress.count(), 3);  // only compensated steps 4..6 made model calls
         for (int i = 0; i < progress.count(); ++i) QCOMPARE(argument<StepUpdate>(progress, i)->run, SamplingRun::Compensated);
 
         request.seed = 8;  // new noise: everything runs again
         controller.submit(request);
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 3, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 3, 10000);
         QVERIFY(!argument<SamplingResult>(finished, 2)->plainReused);
-        QVERIFY(!argument<SamplingResult>(finished, 2)->referenceReused);
+        QVERIFY(!argument<SamplingResult>(finished, 2)->groundTruthReused);
     }
 
     void pointModelGivesPathsPerSample() {
@@ -150,7 +199,7 @@ private Q_SLOTS:
         const auto result = argument<SamplingResult>(finished, 0);
         QCOMPARE(result->plainPaths.size(), 10);
         QCOMPARE(result->plainPaths.first().size(), 7);  // t_0..t_6
-        QCOMPARE(result->referencePaths.first().size(), 7);
+        QCOMPARE(result->groundTruthPaths.first().size(), 7);
         QVERIFY(result->plainImages.isEmpty());
     }
 
@@ -211,6 +260,24 @@ private Q_SLOTS:
         QVERIFY(failed.first().at(1).toString().startsWith(QStringLiteral("ratios:")));
     }
 
+    void samplesAreTheDatapointsOfTheirSeeds() {
+        // Sample b of seed N is datapoint N + b: the same start noise the CLI's search uses.
+        InferenceController controller;
+        QSignalSpy finished(&controller, &InferenceController::finished);
+        SamplingRequest pair = gmmImageRequest(5);
+        pair.batchSize = 2;
+        pair.computeGroundTruth = false;
+        controller.submit(pair);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);
+        SamplingRequest second = pair;
+        second.seed = pair.seed + 1;
+        second.batchSize = 1;
+        second.classChoice = 1;  // datapoint 1's class in the "each class in turn" batch
+        controller.submit(second);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 10000);
+        QCOMPARE(argument<SamplingResult>(finished, 1)->plainImages.first(), argument<SamplingResult>(finished, 0)->plainImages[1]);
+    }
+
     void shutdownDuringARunReturnsPromptly() {
         QElapsedTimer timer;
         timer.start();
@@ -222,6 +289,8 @@ private Q_SLOTS:
         }  // destructor: cancel, quit, wait
         QVERIFY(timer.elapsed() < 5000);
     }
+private:
+    QTemporaryDir m_cache;
 };
 
 QTEST_MAIN(TestInferenceWorker)

@@ -37,8 +37,15 @@ class TestMainWindow : public QObject {
 private:
     QStringList m_errors;
     ErrorDialogHook m_previousHook;
+    QTemporaryDir m_home;  // ground-truth cache and settings, never the user's
 
 private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(m_home.isValid());
+        qputenv("XDG_CACHE_HOME", m_home.filePath(QStringLiteral("cache")).toLocal8Bit());
+        qputenv("XDG_CONFIG_HOME", m_home.filePath(QStringLiteral("config")).toLocal8Bit());
+    }
+
     void init() {
         m_errors.clear();
         m_previousHook = setErrorDialogHook([this](QWidget*, const QString& message) { m_errors.append(message); });
@@ -56,6 +63,11 @@ private Q_SLOTS:
         QCOMPARE(child<ImageGridView>(window, "compensatedView")->images(), plain->images());
         QVERIFY(plain->caption().startsWith(QStringLiteral("UniPC")));
         QCOMPARE(child<ErrorChart>(window, "errorChart")->seriesNames().size(), 2);
+        // The ground-truth pane shows core's ground truth of the same datapoints.
+        const auto* truth = child<ImageGridView>(window, "groundTruthView");
+        QCOMPARE(truth->images().size(), plain->images().size());
+        QCOMPARE(truth->images(), window.lastResult()->groundTruthImages);
+        QVERIFY(truth->caption().contains(QStringLiteral("200 fine steps")));
         QVERIFY(!child<QPushButton>(window, "cancelButton")->isEnabled());
         QVERIFY(m_errors.isEmpty());
     }
@@ -103,7 +115,7 @@ private Q_SLOTS:
         auto* plot = child<TrajectoryPlot2D>(window, "trajectoryPlot");
         QTRY_VERIFY_WITH_TIMEOUT(!window.lastResult()->plainPaths.isEmpty(), 5000);
         QCOMPARE(child<QStackedWidget>(window, "viewStack")->currentWidget(), plot);
-        QCOMPARE(plot->layerNames().size(), 3);  // reference, plain, compensated
+        QCOMPARE(plot->layerNames().size(), 3);  // ground truth, plain, compensated
         QCOMPARE(plot->markers().size(), 8);
         QCOMPARE(plot->layerPaths(plot->layerNames().last()).size(), child<QSpinBox>(window, "batchSpin")->value());
     }

@@ -19,6 +19,7 @@ enum class FineSolver { Ddim, DpmSolverPlusPlus2M };
 
 FineSolver parseFineSolver(const std::string& name);  ///< ddim | dpmpp2m
 std::string toString(FineSolver solver);
+std::string displayName(FineSolver solver);  ///< "DDIM" | "DPM-Solver++ (2M)"
 
 struct GroundTruthOptions {
     /// Fine steps in total. Every coarse interval gets the same share,

@@ -44,6 +44,10 @@ struct SolverConfig {
     std::vector<double> ratios;          ///< rho_0..rho_{S-1}; empty = no compensation
 };
 
+/// The name shown to people for a solver: "DDIM", "DPM-Solver++ (2M)", "UniPC (bh2)" (the order
+/// is named where it is not the default 2 of UniPC: "UniPC (bh1, order 3)").
+std::string displayName(const SolverConfig& config);
+
 /// Throws Error(InvalidArgument) naming the field for impossible settings (nfe < 1, order not in
 /// 1..3, dc-order not in 1..3, wrong ratio count, non-finite ratios, rho_k != 1 for k < K, ...).
 void validate(const SolverConfig& config);
@@ -112,7 +116,16 @@ public:
 
     /// Runs all S updates with the configured ratios. Reports every step to `observer` (may be
     /// empty). Throws Error(Cancelled) if the denoiser's token is set before a model call.
-    at::Tensor run(GuidedDenoiser& denoiser, const at::Tensor& noise, const StepObserver& observer = {}) const;
+    /// `states`, when given, receives the state after every step (index = step, 0..S).
+    at::Tensor run(GuidedDenoiser& denoiser, const at::Tensor& noise, const StepObserver& observer = {},
+                   std::vector<SamplerState>* states = nullptr) const;
+    /// Runs the updates after `state` to t_S. `state` must be what a run with the same ratios up
+    /// to state.step reached there (typically kept in `states` by an earlier run whose ratios
+    /// agree with this configuration's before index state.step); the result is then bit for bit
+    /// the full run's. Reports steps state.step + 1..S; `states` is resized to S + 1 and receives
+    /// the states from state.step on (earlier entries are left as they are).
+    at::Tensor resume(GuidedDenoiser& denoiser, const SamplerState& state, const StepObserver& observer = {},
+                      std::vector<SamplerState>* states = nullptr) const;
 
     /// The observer report for a state just produced (step > 0 needs the update's ratio).
     StepReport report(const SamplerState& state, const at::Tensor& usedModelOutput, double rho) const;

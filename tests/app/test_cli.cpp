@@ -147,6 +147,26 @@ private Q_SLOTS:
         QVERIFY(run.out.contains("unipc-bh2-2+DC"));
         QVERIFY(run.out.contains("gmm-image"));
     }
+
+    void benchModelTimesTheNetworkCalls() {
+        const auto run = runCli({"bench", "--model", "default", "--quick", "--threads", "1"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY2(run.out.contains("1 intra-op thread (set explicitly)"), qPrintable(run.out));
+        QVERIFY(run.out.contains("first ms"));
+        QVERIFY(run.out.contains("frozen"));
+        QVERIFY(run.out.contains("sampler overhead"));
+    }
+
+    void threadsFlagIsAcceptedByEveryCommandAndShownByInfo() {
+        const auto run = runCli({"info", "builtin:gmm2d", "--threads", "3"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY2(run.out.contains("threads:         3 intra-op threads (set explicitly)"), qPrintable(run.out));
+        const auto before = runCli({"--threads", "1", "info", "builtin:gmm2d"});
+        QVERIFY2(before.exitCode == 0 && before.out.contains("1 intra-op thread "), qPrintable(before.err));
+        const auto bad = runCli({"info", "builtin:gmm2d", "--threads", "-2"});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains("--threads"), qPrintable(bad.err));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCli)

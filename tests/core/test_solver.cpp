@@ -163,6 +163,42 @@ private Q_SLOTS:
         }
     }
 
+    void resumingFromAKeptStateIsBitIdenticalToAFullRun() {
+        // The window's incremental re-sampling: run with ratios A keeping every state, then
+        // resume a run with ratios B (equal to A before index j) from A's state j.
+        auto model = GaussianMixtureModel::builtin("gmm-image");
+        const auto noise = noiseFor(*model, 3, 21);
+        const Conditioning conditioning{at::tensor({0L, 1L, 2L}), 5.0};
+        for (auto solver : {SolverType::DpmSolverPlusPlus, SolverType::UniPC}) {
+            for (int order : {2, 3}) {
+                auto first = configFor(solver, order, 9);
+                first.ratios = {1.0, 1.0, 0.9, 1.1, 0.95, 1.05, 1.0, 1.1, 0.9};
+                GuidedDenoiser keptDenoiser(*model, conditioning);
+                std::vector<SamplerState> kept;
+                MultistepSampler(model->schedule(), first).run(keptDenoiser, noise, {}, &kept);
+                QCOMPARE(int(kept.size()), 10);
+                for (int j : {2, 5, 8}) {
+                    auto edited = first;
+                    for (int k = j; k < 9; ++k) edited.ratios[size_t(k)] = 1.2 - 0.03 * k;
+                    const MultistepSampler sampler(model->schedule(), edited);
+                    GuidedDenoiser fullDenoiser(*model, conditioning);
+                    const at::Tensor full = sampler.run(fullDenoiser, noise);
+                    GuidedDenoiser resumeDenoiser(*model, conditioning);
+                    int reported = 0;
+                    std::vector<SamplerState> resumedStates = kept;
+                    const at::Tensor resumed =
+                        sampler.resume(resumeDenoiser, kept[size_t(j)], [&](const StepReport&) { ++reported; }, &resumedStates);
+                    QVERIFY2(at::equal(full, resumed), qPrintable(QStringLiteral("j = %1").arg(j)));
+                    QCOMPARE(reported, 9 - j);
+                    // Only the updates after j call the model (the last update makes no call).
+                    QCOMPARE(resumeDenoiser.nfe(), 9 - j - 1);
+                    QVERIFY(at::equal(resumedStates.back().x, resumed));
+                    QVERIFY(at::equal(resumedStates[size_t(j)].x, kept[size_t(j)].x));
+                }
+            }
+        }
+    }
+
     void compensationReplacesTheHistoryEntryPermanently() {
         // dc-order 1 on DDIM: the used output is m'_{k-1} + rho (m_k - m'_{k-1}) where m'_{k-1} is
         // the previously COMPENSATED value, i.e. the replacement persists into later updates.

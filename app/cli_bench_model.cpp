@@ -82,7 +82,7 @@ void runModelBench(const ModelBenchOptions& options) {
     std::printf("\nms per model call (guided: one network call on 2B samples); first = first call of that batch shape\n");
     std::printf("%-10s %6s %8s %10s %10s\n", "network", "batch", "guidance", "first ms", "steady ms");
     const bool package = spec.rfind("builtin:", 0) != 0;
-    std::vector<NetworkPreparation> preparations{NetworkPreparation::Frozen};
+    std::vector<NetworkPreparation> preparations{TorchScriptOptions{}.preparation};
     if (package && !options.quick)
         preparations = {NetworkPreparation::AsSaved, NetworkPreparation::Frozen, NetworkPreparation::FrozenForInference};
     const std::vector<int> batches = options.quick ? std::vector<int>{1, 4} : std::vector<int>{1, 4, 16};

@@ -6,9 +6,11 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
 
 #include "dcscope/compensation.h"
 #include "default_model.h"
+#include "latency_benchmark.h"
 #include "main_window.h"
 
 int main(int argc, char* argv[]) {
@@ -32,7 +34,11 @@ int main(int argc, char* argv[]) {
     const QCommandLineOption screenshotOption(
         QStringLiteral("screenshot"), QStringLiteral("Save the window as PNG once the first result is shown, then quit."),
         QStringLiteral("FILE"));
-    parser.addOptions({modelOption, deviceOption, ratiosOption, screenshotOption});
+    const QCommandLineOption latencyOption(
+        QStringLiteral("bench-latency"),
+        QStringLiteral("Drag the first, a middle and the last free ratio by script at batch 4 and 16, print edit-to-image "
+                       "latency and the longest UI stall, then quit."));
+    parser.addOptions({modelOption, deviceOption, ratiosOption, screenshotOption, latencyOption});
     parser.process(application);
 
     MainWindow::Options options;
@@ -59,7 +65,12 @@ int main(int argc, char* argv[]) {
     }
 
     MainWindow window(options);
-    window.resize(1400, 900);
+    window.resize(1260, 780);  // fits a 1280x800 screen
     window.show();
+    std::unique_ptr<LatencyBenchmark> latencyBenchmark;
+    if (parser.isSet(latencyOption)) {
+        latencyBenchmark = std::make_unique<LatencyBenchmark>(window, LatencyBenchmark::Options{});
+        latencyBenchmark->start();
+    }
     return application.exec();
 }

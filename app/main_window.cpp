@@ -337,8 +337,8 @@ void MainWindow::connectControls() {
     connect(m_nfeSpin, &QSpinBox::valueChanged, m_ratioEditor, &RatioCurveEditor::resizeRatios);
     connect(m_dcOrderSpin, &QSpinBox::valueChanged, m_ratioEditor, &RatioCurveEditor::setLockedCount);
     // Ratio edits re-sample at once; each new request supersedes the running one (latest wins).
-    connect(m_ratioEditor, &RatioCurveEditor::ratiosChanging, this, &MainWindow::requestSampling);
-    connect(m_ratioEditor, &RatioCurveEditor::ratiosEdited, this, &MainWindow::requestSampling);
+    connect(m_ratioEditor, &RatioCurveEditor::ratiosChanging, this, &MainWindow::onRatiosEdited);
+    connect(m_ratioEditor, &RatioCurveEditor::ratiosEdited, this, &MainWindow::onRatiosEdited);
     connect(m_resetRatiosButton, &QPushButton::clicked, this, [this] {
         m_ratioEditor->setRatios(onesOfSize(m_nfeSpin->value()));
         requestSampling();
@@ -381,12 +381,36 @@ void MainWindow::requestSampling() {
     request.computeGroundTruth = m_groundTruthCheck->isChecked();
     request.groundTruthFineSteps = m_fineStepsSpin->value();
     request.intraOpThreads = m_threadsSetting;
+    m_requestedRatios = ratios;
+    m_awaitingSamples = true;
+    m_ratioEditPending = false;
     m_currentRequestId = m_controller.submit(std::move(request))->id;
     Q_EMIT samplingRequested(m_currentRequestId);
     m_currentSolverName = m_solverCombo->currentText();
     m_pendingStep.reset();
     setRunning(true);
     statusBar()->showMessage(tr("Sampling…"));
+}
+
+void MainWindow::onRatiosEdited() {
+    const QVector<double>& ratios = m_ratioEditor->ratios();
+    // The release that ends a drag repeats the last move's ratios: nothing new to sample.
+    if (ratios == m_requestedRatios) return;
+    // Latest wins, but a run whose samples are not on screen yet is not thrown away for every
+    // mouse move: the newest edit waits for it, so the compensated pane keeps up while dragging.
+    // Once its samples are shown, an edit supersedes the rest of it (the ground truth) at once.
+    if (m_awaitingSamples) {
+        m_ratioEditPending = true;
+        return;
+    }
+    requestSampling();
+}
+
+void MainWindow::samplesShown() {
+    m_awaitingSamples = false;
+    if (!m_ratioEditPending) return;
+    m_ratioEditPending = false;
+    if (m_ratioEditor->ratios() != m_requestedRatios) requestSampling();
 }
 
 void MainWindow::setRunning(bool running) {
@@ -440,6 +464,7 @@ void MainWindow::onSamplesReady(std::shared_ptr<const SamplingResult> result) {
     m_errorBox->setTitle(tr("Per-step RMS error (computing the ground truth…)"));
     statusBar()->showMessage(resultStatus(*result) + tr(" · computing the ground truth…"));
     Q_EMIT resultShown(result->requestId, false);
+    samplesShown();
 }
 
 void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
@@ -453,6 +478,7 @@ void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
     showErrorCurves(*result);
     statusBar()->showMessage(resultStatus(*result));
     Q_EMIT resultShown(result->requestId, true);
+    samplesShown();
     // Chart legends and axes re-layout through posted events; give them a moment before grabbing.
     if (!m_options.screenshotPath.isEmpty())
         QTimer::singleShot(kScreenshotSettleMs, this, [this] { finishScreenshot(true); });
@@ -527,6 +553,7 @@ void MainWindow::onCancelled(int requestId) {
     m_stepRepaintTimer.stop();
     m_pendingStep.reset();
     setRunning(false);
+    m_awaitingSamples = m_ratioEditPending = false;
     statusBar()->showMessage(tr("Cancelled."));
 }
 
@@ -535,6 +562,7 @@ void MainWindow::onFailed(int requestId, const QString& message) {
     m_stepRepaintTimer.stop();
     m_pendingStep.reset();
     setRunning(false);
+    m_awaitingSamples = m_ratioEditPending = false;
     m_progressBar->setValue(0);
     statusBar()->showMessage(tr("Error: %1").arg(message));
     if (!m_options.screenshotPath.isEmpty() && !m_screenshotTaken) {

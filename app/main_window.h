@@ -68,6 +68,8 @@ private:
     void populateModels(const Options& options);
     void applyModelDefaults();
     void onModelChanged();
+    void onRatiosEdited();
+    void samplesShown();
     void onSolverChanged();
     void onModelLoaded(std::shared_ptr<const ModelSummary> summary);
     void onStepProgress(std::shared_ptr<const StepUpdate> update);
@@ -94,6 +96,9 @@ private:
     std::shared_ptr<const StepUpdate> m_pendingStep;  // newest unshown progress; older ones are dropped
     QTimer m_stepRepaintTimer;
     std::shared_ptr<const SamplingResult> m_lastResult;
+    QVector<double> m_requestedRatios;   // of the latest request
+    bool m_awaitingSamples = false;      // the latest request's samples are not on screen yet
+    bool m_ratioEditPending = false;     // a ratio edit arrived meanwhile; sampled once they are
     QString m_currentSolverName;  // of the latest request, for labelling its progress
     bool m_screenshotTaken = false;
 

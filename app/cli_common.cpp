@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "cli_search_common.h"
 #include "default_model.h"
 #include "dcscope/compensation.h"
 #include "dcscope/errors.h"
@@ -50,12 +51,12 @@ void addSolverFlags(CLI::App& command, SolverFlags& flags, bool withRatios) {
     command.add_option("--dc-order", flags.dcOrder, "Dynamic compensation order K (1-3)")->capture_default_str();
     if (withRatios) {
         command.add_option("--ratios", flags.ratiosFile, "Compensation ratios (JSON list or dcscope ratio file)");
-        command.add_option("--cpr", flags.cprFile, "CPR coefficients (.npy of 36): ratios predicted for --nfe and --cfg")
+        command.add_option("--cpr", flags.cprFile, "CPR coefficients (.npy of 36, or a package folder with a compensation entry): ratios predicted for --nfe and --cfg")
             ->excludes("--ratios");
     }
 }
 
-SolverConfig toSolverConfig(const SolverFlags& flags) {
+SolverConfig toSolverConfig(const SolverFlags& flags, std::optional<double> guidance) {
     SolverConfig config;
     config.solver = parseSolverType(flags.solver);
     config.variant = parseUniPCVariant(flags.variant);
@@ -71,6 +72,10 @@ SolverConfig toSolverConfig(const SolverFlags& flags) {
         if (config.ratios.size() != size_t(config.steps))
             throw Error(ErrorCode::InvalidArgument, flags.ratiosFile + ": has " + std::to_string(config.ratios.size()) +
                                                         " ratios, --nfe is " + std::to_string(config.steps));
+    }
+    if (!flags.cprFile.empty()) {
+        if (!guidance) throw Error(ErrorCode::InvalidArgument, "--cpr: this command does not use CPR ratios");
+        config.ratios = cprRatiosForConfig(flags.cprFile, config, *guidance);  // validated there, naming the file
     }
     validate(config);
     return config;

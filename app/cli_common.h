@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,11 +37,13 @@ struct SolverFlags {
     int dcOrder = 2;
     int nfe = 0;
     std::string ratiosFile;
-    std::string cprFile;  ///< --cpr: ratios predicted for the run's NFE and guidance (sample)
+    std::string cprFile;  ///< --cpr: ratios predicted for the run's NFE and guidance
 };
 void addSolverFlags(CLI::App& command, SolverFlags& flags, bool withRatios = true);
-/// Builds and validates the config (ratios read from --ratios when given).
-SolverConfig toSolverConfig(const SolverFlags& flags);
+/// Builds and validates the config: ratios read from --ratios, or predicted by --cpr (a .npy or a
+/// package folder with a compensation entry) for `guidance`. A command that passes no guidance
+/// has no use for --cpr and refuses it rather than ignoring it.
+SolverConfig toSolverConfig(const SolverFlags& flags, std::optional<double> guidance = std::nullopt);
 
 /// Noise and conditioning of a batch.
 struct BatchFlags {

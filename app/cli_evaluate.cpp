@@ -119,7 +119,7 @@ void registerEvaluateCommand(CLI::App& app) {
     command->add_option("--heldout", flags->heldout, "Held-out datapoints (seeds from seed + 1000000)")->capture_default_str();
     command->add_option("--seed", flags->seed, "Search seed; held-out seeds start at seed + 1000000")->capture_default_str();
     command->add_option("--ratios", flags->ratios, "Searched ratio file(s) to evaluate with the solver flags");
-    command->add_option("--cpr", flags->cpr, "CPR coefficients (.npy of 36) to evaluate");
+    command->add_option("--cpr", flags->cpr, "CPR coefficients to evaluate: a .npy of 36, or a package folder with a compensation entry");
     command->add_flag("--no-baselines", flags->noBaselines, "Skip the DPM-Solver++ and DDIM reference rows");
     command->add_option("--details", flags->details, "JSON file for the per-datapoint MSE of every configuration");
     addGroundTruthFlags(*command, flags->truth);

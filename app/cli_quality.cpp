@@ -24,7 +24,7 @@ void runQuality(const QualityFlags& flags) {
     const auto model = std::dynamic_pointer_cast<TorchScriptModel>(openModel(flags.model));
     if (!model) throw Error(ErrorCode::InvalidArgument, "model: quality metrics need a model package with a 'quality' section");
     const auto quality = QualityModel::open(*model);
-    const SolverConfig config = toSolverConfig(flags.solver);
+    const SolverConfig config = toSolverConfig(flags.solver, flags.cfg);
     const auto begin = std::chrono::steady_clock::now();
     const QualityReport report = measureQuality(
         *model, *quality, config, flags.cfg, flags.samples, flags.batchSize, flags.seed, &interruptToken(), [&](int done, int total) {
@@ -33,7 +33,7 @@ void runQuality(const QualityFlags& flags) {
     if (!flags.quiet) std::fputc('\n', stderr);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     std::printf("model %s, solver %s%s, nfe %d, cfg %g, %d samples (%.1f s)\n", model->info().name.c_str(),
-                toString(config.solver).c_str(), config.ratios.empty() ? "" : "+DC", config.steps, flags.cfg, report.samples, seconds);
+                toString(config.solver).c_str(), config.ratios.empty() ? "" : flags.solver.cprFile.empty() ? "+DC" : "+DC(CPR)", config.steps, flags.cfg, report.samples, seconds);
     std::printf("class accuracy:   %.4f\n", report.classAccuracy);
     std::printf("frechet distance: %.4f\n", report.frechetDistance);
 }

@@ -34,8 +34,7 @@ std::string stepFile(const std::string& dir, const char* prefix, int step) {
 
 void runSample(const SampleFlags& flags) {
     const auto model = openModel(flags.model);
-    SolverConfig config = toSolverConfig(flags.solver);
-    if (!flags.solver.cprFile.empty()) config.ratios = cprRatiosForConfig(flags.solver.cprFile, config, flags.batch.cfg);
+    const SolverConfig config = toSolverConfig(flags.solver, flags.batch.cfg);
     const at::Tensor noise = makeNoise(flags.batch, *model);
     const at::Tensor classes = parseClasses(flags.batch.classes, noise.size(0), *model);
     const c10::Device device = parseDevice(flags.model.device);

@@ -6,6 +6,7 @@
 
 #include "dcscope/compensation.h"
 #include "dcscope/cpr.h"
+#include "dcscope/package_compensation.h"
 #include "dcscope/errors.h"
 
 namespace dcscope::cli {
@@ -93,7 +94,7 @@ std::vector<double> ratiosForConfig(const std::string& path, const SolverConfig&
 
 std::vector<double> cprRatiosForConfig(const std::string& path, const SolverConfig& config, double cfg) {
     SolverConfig checked = config;
-    checked.ratios = predictCprRatios(loadCprCoefficients(path), cfg, config.steps);
+    checked.ratios = predictCprRatios(loadCprCoefficientsFrom(path), cfg, config.steps);
     try {
         validate(checked);
     } catch (const Error& e) {

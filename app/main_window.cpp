@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "dcscope/package_compensation.h"
 #include "dcscope/threads.h"
 #include "default_model.h"
 #include "error_chart.h"
@@ -112,6 +113,11 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
     if (!options.ratios.isEmpty()) m_nfeSpin->setValue(static_cast<int>(options.ratios.size()));
     m_ratioEditor->setLockedCount(m_dcOrderSpin->value());
     m_ratioEditor->setRatios(options.ratios.isEmpty() ? onesOfSize(m_nfeSpin->value()) : options.ratios);
+    // A package that ships fitted CPR coefficients opens with DC on: its ratios for this NFE and
+    // guidance, until the user edits them.
+    loadPackageRatios();
+    m_followPackageRatios = options.ratios.isEmpty();
+    applyPackageRatios();
     onSolverChanged();
     // Connected after the initial values are in place, so setting them up starts no sampling.
     connectControls();
@@ -335,11 +341,14 @@ void MainWindow::connectControls() {
     connect(m_modelCombo, &QComboBox::currentIndexChanged, this, &MainWindow::onModelChanged);
     connect(m_solverCombo, &QComboBox::currentIndexChanged, this, &MainWindow::onSolverChanged);
     connect(m_nfeSpin, &QSpinBox::valueChanged, m_ratioEditor, &RatioCurveEditor::resizeRatios);
+    connect(m_nfeSpin, &QSpinBox::valueChanged, this, &MainWindow::applyPackageRatios);
+    connect(m_guidanceSpin, &QDoubleSpinBox::valueChanged, this, &MainWindow::applyPackageRatios);
     connect(m_dcOrderSpin, &QSpinBox::valueChanged, m_ratioEditor, &RatioCurveEditor::setLockedCount);
     // Ratio edits re-sample at once; each new request supersedes the running one (latest wins).
     connect(m_ratioEditor, &RatioCurveEditor::ratiosChanging, this, &MainWindow::onRatiosEdited);
     connect(m_ratioEditor, &RatioCurveEditor::ratiosEdited, this, &MainWindow::onRatiosEdited);
     connect(m_resetRatiosButton, &QPushButton::clicked, this, [this] {
+        m_followPackageRatios = false;
         m_ratioEditor->setRatios(onesOfSize(m_nfeSpin->value()));
         requestSampling();
     });
@@ -348,6 +357,12 @@ void MainWindow::connectControls() {
 }
 
 void MainWindow::onModelChanged() {
+    loadPackageRatios();
+    m_followPackageRatios = true;
+    if (m_packageCpr)
+        applyPackageRatios();
+    else
+        m_ratioEditor->setRatios(onesOfSize(m_nfeSpin->value()));
     m_modelInfoLabel->clear();
     // Classes belong to the model: back to the choices every model has until its labels arrive.
     while (m_classCombo->count() > 2) m_classCombo->removeItem(m_classCombo->count() - 1);
@@ -392,7 +407,29 @@ void MainWindow::requestSampling() {
     statusBar()->showMessage(tr("Sampling…"));
 }
 
+void MainWindow::loadPackageRatios() {
+    m_packageCpr.reset();
+    const QString spec = m_modelCombo->currentData().toString();
+    if (spec.startsWith(QStringLiteral("builtin:"))) return;
+    try {
+        m_packageCpr = dcscope::loadCprCoefficientsFrom(spec.toStdString());
+    } catch (const std::exception&) {
+        // No compensation entry (or a broken one, which the worker reports when it loads the model).
+    }
+}
+
+void MainWindow::applyPackageRatios() {
+    if (!m_followPackageRatios || !m_packageCpr) return;
+    try {
+        const auto predicted = dcscope::predictCprRatios(*m_packageCpr, m_guidanceSpin->value(), m_nfeSpin->value());
+        m_ratioEditor->setRatios(QVector<double>(predicted.begin(), predicted.end()));
+    } catch (const std::exception&) {
+        m_ratioEditor->setRatios(onesOfSize(m_nfeSpin->value()));
+    }
+}
+
 void MainWindow::onRatiosEdited() {
+    m_followPackageRatios = false;  // the user's curve from now on
     const QVector<double>& ratios = m_ratioEditor->ratios();
     // The release that ends a drag repeats the last move's ratios: nothing new to sample.
     if (ratios == m_requestedRatios) return;
@@ -488,7 +525,8 @@ void MainWindow::showSamples(const SamplingResult& result) {
     const QString plainName = result.solverName;
     const QString dcName = compensatedName(plainName);
     m_plainView->setCaption(plainName);
-    m_compensatedView->setCaption(result.compensated ? dcName : dcName + tr(" (all ρ = 1: same as plain)"));
+    m_compensatedView->setCaption(result.compensated ? dcName + (m_followPackageRatios ? tr(" (package CPR ratios)") : QString())
+                                                     : dcName + tr(" (all ρ = 1: same as plain; drag a ratio to compensate)"));
     if (!result.plainImages.isEmpty()) {
         m_plainView->setImages(result.plainImages);
         m_compensatedView->setImages(result.compensatedImages);

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include <QMainWindow>
 #include <QString>
 #include <QTimer>
 #include <QVector>
 
+#include "dcscope/cpr.h"
 #include "inference_controller.h"
 #include "model_summary.h"
 #include "sampling_result.h"
@@ -69,6 +71,8 @@ private:
     void applyModelDefaults();
     void onModelChanged();
     void onRatiosEdited();
+    void loadPackageRatios();
+    void applyPackageRatios();
     void samplesShown();
     void onSolverChanged();
     void onModelLoaded(std::shared_ptr<const ModelSummary> summary);
@@ -96,6 +100,8 @@ private:
     std::shared_ptr<const StepUpdate> m_pendingStep;  // newest unshown progress; older ones are dropped
     QTimer m_stepRepaintTimer;
     std::shared_ptr<const SamplingResult> m_lastResult;
+    std::optional<dcscope::CprCoefficients> m_packageCpr;  // the selected package's fitted coefficients
+    bool m_followPackageRatios = false;  // ratios are the package's CPR prediction (no user edit yet)
     QVector<double> m_requestedRatios;   // of the latest request
     bool m_awaitingSamples = false;      // the latest request's samples are not on screen yet
     bool m_ratioEditPending = false;     // a ratio edit arrived meanwhile; sampled once they are

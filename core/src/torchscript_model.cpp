@@ -10,6 +10,7 @@
 
 #include "dcscope/errors.h"
 #include "dcscope/npy.h"
+#include "dcscope/package_compensation.h"
 
 namespace dcscope {
 namespace fs = std::filesystem;
@@ -194,10 +195,14 @@ std::shared_ptr<TorchScriptModel> TorchScriptModel::open(const std::string& path
         info.valueRange = {range[0].get<double>(), range[1].get<double>()};
     }
 
+    // Checked here so that a package naming a missing or malformed ratio file fails at load.
+    const auto compensation = readPackageCompensation(manifest, where);
+
     const fs::path folder = manifestPath.parent_path();
     auto model = std::shared_ptr<TorchScriptModel>(new TorchScriptModel(info, std::move(schedule)));
     model->m_folder = folder.string();
     model->m_modules->manifest = manifest;
+    model->m_compensation = compensation;
     model->m_modules->device = device;
     model->m_modules->networkPath = (folder / networkFile).string();
     model->m_modules->options = options;

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -20,11 +21,18 @@
 #include "dcscope/gaussian_mixture_model.h"
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/model.h"
+#include "dcscope/cpr.h"
 #include "dcscope/npy.h"
+#include "dcscope/package_compensation.h"
 #include "dcscope/torchscript_model.h"
 #include "support/test_support.h"
 
+using dcscope::CprCoefficients;
 using dcscope::ErrorCode;
+using dcscope::loadCprCoefficientsFrom;
+using dcscope::predictCprRatios;
+using dcscope::saveCprCoefficients;
+using dcscope::TorchScriptModel;
 using dcscope::ModelInfo;
 using dcscope::NoiseSchedule;
 using dcscope::PredictionType;
@@ -313,6 +321,48 @@ private Q_SLOTS:
 
         manifest["decoder"] = "missing_decoder.pt";
         DCSCOPE_EXPECT_ERROR(dcscope::loadModel(makePackage(manifest, kPlainNetwork)), ErrorCode::BadFile, "missing_decoder.pt");
+    }
+
+    void packageWithCompensationEntry() {
+        // CPR coefficients and one searched ratio file, named relative to the package folder.
+        auto manifest = plainManifest();
+        manifest["compensation"] = {{"cpr", "compensation/cpr.npy"}, {"ratio_files", {"compensation/r5.json"}}, {"solver", "unipc"}};
+        const std::string folder = makePackage(manifest, kPlainNetwork);
+        std::filesystem::create_directories(folder + "/compensation");
+        CprCoefficients coefficients{};
+        coefficients[2 * 9 + 2 * 3 + 2] = 0.5;  // rho_k = 0.5 (k/S)^2 for k >= 3
+        saveCprCoefficients(folder + "/compensation/cpr.npy", coefficients);
+        std::ofstream(folder + "/compensation/r5.json") << R"({"ratios": [1, 1, 0.9, 1.1, 1.2], "nfe": 5, "cfg": 3})";
+        const auto model = std::dynamic_pointer_cast<TorchScriptModel>(dcscope::loadModel(folder));
+        QVERIFY(model && model->compensation());
+        QVERIFY(model->compensation()->cpr);
+        QCOMPARE((*model->compensation()->cpr)[26], 0.5);
+        QCOMPARE(int(model->compensation()->ratioSamples.size()), 1);
+        QCOMPARE(model->compensation()->ratioSamples[0].guidance, 3.0);
+        // `--cpr` takes the package folder as well as the .npy: the same coefficients.
+        const auto fromFolder = loadCprCoefficientsFrom(folder);
+        QVERIFY(fromFolder == loadCprCoefficientsFrom(folder + "/compensation/cpr.npy"));
+        const auto predicted = predictCprRatios(fromFolder, 3.0, 5);
+        QCOMPARE(predicted[4], 0.5);  // k = 5 of 5
+
+        // A missing file and a malformed one give one line naming model.json's field.
+        manifest["compensation"].erase("cpr");
+        manifest["compensation"]["ratio_files"] = {"compensation/absent.json"};
+        DCSCOPE_EXPECT_ERROR(dcscope::loadModel(makePackage(manifest, kPlainNetwork)), ErrorCode::BadFile,
+                             "field 'compensation.ratio_files[0]' names");
+        const std::string broken = makePackage(plainManifest(), kPlainNetwork);
+        std::filesystem::create_directories(broken + "/compensation");
+        std::ofstream(broken + "/compensation/cpr.npy") << "not a numpy file";
+        auto brokenManifest = plainManifest();
+        brokenManifest["compensation"] = {{"cpr", "compensation/cpr.npy"}};
+        std::ofstream(broken + "/model.json") << brokenManifest.dump();
+        DCSCOPE_EXPECT_ERROR(dcscope::loadModel(broken), ErrorCode::BadFile, "field 'compensation.cpr'");
+        brokenManifest["compensation"] = json::object();
+        std::ofstream(broken + "/model.json") << brokenManifest.dump();
+        DCSCOPE_EXPECT_ERROR(dcscope::loadModel(broken), ErrorCode::BadFile, "names neither");
+        // A package without an entry has no CPR for --cpr.
+        DCSCOPE_EXPECT_ERROR(loadCprCoefficientsFrom(makePackage(plainManifest(), kPlainNetwork)), ErrorCode::BadFile,
+                             "no 'compensation.cpr' entry");
     }
 
     void missingPackage() {

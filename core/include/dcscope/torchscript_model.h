@@ -1,11 +1,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "dcscope/model.h"
+#include "dcscope/package_compensation.h"
 
 namespace dcscope {
 
@@ -46,6 +48,8 @@ public:
     const std::string& folder() const { return m_folder; }
     /// The parsed manifest (for optional sections such as "quality").
     const nlohmann::json& manifest() const;
+    /// The package's compensation entry (fitted CPR coefficients, searched ratio files), if any.
+    const std::optional<PackageCompensation>& compensation() const { return m_compensation; }
     /// How the network was actually prepared (freezing falls back to AsSaved where it fails).
     NetworkPreparation preparation() const;
 
@@ -54,6 +58,7 @@ private:
     TorchScriptModel(ModelInfo info, NoiseSchedule schedule);
     std::unique_ptr<Modules> m_modules;
     std::string m_folder;
+    std::optional<PackageCompensation> m_compensation;
 };
 
 }  // namespace dcscope

@@ -228,14 +228,14 @@ QWidget* MainWindow::createControlPanel() {
     m_fineStepsSpin->setRange(10, 2000);
     m_fineStepsSpin->setSingleStep(50);
     m_fineStepsSpin->setValue(200);
-    m_fineStepsSpin->setSuffix(tr(" fine steps"));
     m_fineStepsSpin->setToolTip(tr("Fine steps of the ground truth over all coarse intervals; its own error (the change "
                                    "when they are halved) is shown above the error chart"));
     samplesForm->addRow(tr("Class"), m_classCombo);
     samplesForm->addRow(tr("Guidance"), m_guidanceSpin);
     samplesForm->addRow(tr("Batch"), m_batchSpin);
     samplesForm->addRow(tr("Seed"), m_seedSpin);
-    samplesForm->addRow(m_groundTruthCheck, m_fineStepsSpin);
+    samplesForm->addRow(m_groundTruthCheck);
+    samplesForm->addRow(tr("GT fine steps"), m_fineStepsSpin);
     layout->addWidget(samplesBox);
 
     auto* buttons = new QHBoxLayout;
@@ -289,7 +289,9 @@ QWidget* MainWindow::createCentralArea() {
 
     m_ratioEditor = new RatioCurveEditor;
     m_ratioEditor->setObjectName(QStringLiteral("ratioEditor"));
-    auto* ratioBox = new QGroupBox(tr("Compensation ratios ρ_k (drag points; double-click resets to 1)"));
+    auto* ratioBox = new QGroupBox(tr("Compensation ratios ρ_k"));
+    m_ratioEditor->setToolTip(tr("Drag a point to change its ratio; double-click resets it to 1. The first points stay at 1: "
+                                 "compensation needs that much history."));
     auto* ratioLayout = new QVBoxLayout(ratioBox);
     ratioLayout->addWidget(m_ratioEditor);
 
@@ -298,8 +300,13 @@ QWidget* MainWindow::createCentralArea() {
     m_errorChart->setAxisTitles(tr("step k"), QString());
     m_errorChart->setLogarithmicY(true);
     m_errorBox = new QGroupBox(tr("Per-step RMS error"));
+    m_errorInfoLabel = new QLabel;
+    m_errorInfoLabel->setObjectName(QStringLiteral("errorInfoLabel"));
+    m_errorInfoLabel->setWordWrap(true);
+    m_errorInfoLabel->setForegroundRole(QPalette::PlaceholderText);
     auto* errorLayout = new QVBoxLayout(m_errorBox);
-    errorLayout->addWidget(m_errorChart);
+    errorLayout->addWidget(m_errorInfoLabel);
+    errorLayout->addWidget(m_errorChart, 1);
 
     auto* bottom = new QWidget;
     auto* bottomLayout = new QHBoxLayout(bottom);
@@ -498,7 +505,7 @@ void MainWindow::onSamplesReady(std::shared_ptr<const SamplingResult> result) {
     m_groundTruthView->setImages({});
     m_groundTruthView->setPlaceholderText(tr("Computing the ground truth…"));
     m_errorChart->clearSeries();
-    m_errorBox->setTitle(tr("Per-step RMS error (computing the ground truth…)"));
+    m_errorInfoLabel->setText(tr("Computing the ground truth…"));
     statusBar()->showMessage(resultStatus(*result) + tr(" · computing the ground truth…"));
     Q_EMIT resultShown(result->requestId, false);
     samplesShown();
@@ -526,7 +533,7 @@ void MainWindow::showSamples(const SamplingResult& result) {
     const QString dcName = compensatedName(plainName);
     m_plainView->setCaption(plainName);
     m_compensatedView->setCaption(result.compensated ? dcName + (m_followPackageRatios ? tr(" (package CPR ratios)") : QString())
-                                                     : dcName + tr(" (all ρ = 1: same as plain; drag a ratio to compensate)"));
+                                                     : dcName + tr(" (all ρ = 1: same as plain)"));
     if (!result.plainImages.isEmpty()) {
         m_plainView->setImages(result.plainImages);
         m_compensatedView->setImages(result.compensatedImages);
@@ -551,10 +558,11 @@ void MainWindow::showSamples(const SamplingResult& result) {
 void MainWindow::showErrorCurves(const SamplingResult& result) {
     m_errorChart->clearSeries();
     if (!result.hasGroundTruth) {
-        m_errorBox->setTitle(tr("Per-step RMS error (ground truth is off)"));
+        m_errorInfoLabel->setText(tr("The ground truth is off."));
         return;
     }
-    m_errorBox->setTitle(tr("Per-step RMS distance to the ground truth (%1; its own error %2)")
+    m_errorInfoLabel->setText(tr("RMS distance to the %1 at each t_k; the ground truth's own error (max change when its "
+                                 "fine steps are halved): %2")
                              .arg(groundTruthName(result))
                              .arg(std::isnan(result.groundTruthError) ? tr("unknown") : QString::number(result.groundTruthError, 'g', 2)));
     m_errorChart->setSeries(result.solverName, result.plainError, kPlainColor);

@@ -134,4 +134,5 @@ private:
     RatioCurveEditor* m_ratioEditor = nullptr;
     ErrorChart* m_errorChart = nullptr;
     QGroupBox* m_errorBox = nullptr;
+    QLabel* m_errorInfoLabel = nullptr;
 };

@@ -116,6 +116,11 @@ void runSolver(dcscope::GuidedDenoiser& denoiser, const at::Tensor& noise, const
         if (display.points) update->paths = paths;
         reportProgress(std::move(update));
     };
+    // The denoiser counts the calls of this run only; kept states count from the run's start.
+    const int callsBefore = from > 0 ? into.states[size_t(from)].nfe : 0;
+    const auto countFromRunStart = [&] {
+        for (size_t k = size_t(from) + 1; k < into.states.size(); ++k) into.states[k].nfe += callsBefore;
+    };
     try {
         if (from > 0) {
             const dcscope::SamplerState resumeState = into.states[size_t(from)];
@@ -128,8 +133,10 @@ void runSolver(dcscope::GuidedDenoiser& denoiser, const at::Tensor& noise, const
         // The sampler stores state k + 1 right after reporting it; everything after is stale.
         into.states.resize(std::min(into.states.size(), size_t(reached) + 1));
         if (into.states.empty() || !into.states.back().x.defined()) into.states.clear();
+        countFromRunStart();
         throw;
     }
+    countFromRunStart();
     into.seconds = secondsSince(start);
 }
 

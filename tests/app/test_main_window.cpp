@@ -1,5 +1,6 @@
 #include <QtTest/QtTest>
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QPushButton>
 #include <QSpinBox>
@@ -7,6 +8,7 @@
 #include <QStatusBar>
 #include <QTemporaryDir>
 
+#include "dcscope/package_compensation.h"
 #include "error_chart.h"
 #include "error_dialog.h"
 #include "image_grid_view.h"
@@ -118,6 +120,30 @@ private Q_SLOTS:
         QCOMPARE(plot->layerNames().size(), 3);  // ground truth, plain, compensated
         QCOMPARE(plot->markers().size(), 8);
         QCOMPARE(plot->layerPaths(plot->layerNames().last()).size(), child<QSpinBox>(window, "batchSpin")->value());
+    }
+
+    void packageCprRatiosAreAppliedOnFirstRun() {
+        // The embedded package ships fitted CPR coefficients: the first comparison already
+        // compensates, with the ratios CPR predicts for the window's NFE and guidance.
+        MainWindow::Options options = builtinOptions(QStringLiteral(DCSCOPE_SOURCE_DIR "/assets/models/fashion"));
+        options.sampleOnStart = false;
+        MainWindow window(options);
+        window.show();
+        const auto* editor = child<RatioCurveEditor>(window, "ratioEditor");
+        const auto coefficients = dcscope::loadCprCoefficientsFrom(DCSCOPE_SOURCE_DIR "/assets/models/fashion");
+        const auto expected = dcscope::predictCprRatios(coefficients, 3.0, 10);
+        QCOMPARE(editor->ratios().size(), 10);
+        for (int k = 0; k < 10; ++k) QCOMPARE(editor->ratios()[k], std::clamp(expected[size_t(k)], 0.0, 2.0));
+        // Following the package: a new NFE gets that NFE's prediction.
+        child<QSpinBox>(window, "nfeSpin")->setValue(6);
+        QCOMPARE(editor->ratios()[5], std::clamp(dcscope::predictCprRatios(coefficients, 3.0, 6)[5], 0.0, 2.0));
+        child<QSpinBox>(window, "batchSpin")->setValue(2);
+        child<QCheckBox>(window, "groundTruthCheck")->setChecked(false);
+        QTest::mouseClick(child<QPushButton>(window, "sampleButton"), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() != nullptr, 20000);
+        QVERIFY(window.lastResult()->compensated);
+        QVERIFY(window.lastResult()->compensatedImages != window.lastResult()->plainImages);
+        QVERIFY(child<ImageGridView>(window, "compensatedView")->caption().contains(QStringLiteral("package CPR")));
     }
 
     void errorsReachTheDialogHook() {

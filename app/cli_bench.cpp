@@ -12,6 +12,7 @@
 #include "cli_common.h"
 #include "dcscope/gaussian_mixture_model.h"
 #include "dcscope/guided_denoiser.h"
+#include "dcscope/search.h"
 #include "dcscope/threads.h"
 
 namespace dcscope::cli {
@@ -93,7 +94,7 @@ void runBench(const BenchFlags& flags) {
                                 {"unipc-bh2-3+DC", SolverType::UniPC, 3}};
     for (const auto& shape : shapes) {
         ZeroCostModel model(std::vector<int64_t>(shape.begin() + 1, shape.end()));
-        const auto noise = seededNoise(0, shape[0], model.info().sampleShape).to(device);
+        const auto noise = makeDatapoints(model, 0, int(shape[0])).noise.to(device);
         const std::string shapeText = "[" + std::to_string(shape[0]) + "," + std::to_string(shape[1]) + "," +
                                       std::to_string(shape[2]) + "," + std::to_string(shape[3]) + "]";
         for (const auto& variant : variants) {
@@ -110,7 +111,7 @@ void runBench(const BenchFlags& flags) {
     for (const auto& [name, batch] : std::vector<std::pair<std::string, int64_t>>{{"gmm2d", 256}, {"gmm-image", 64}}) {
         auto model = GaussianMixtureModel::builtin(name);
         model->moveTo(device);
-        const auto noise = seededNoise(1, batch, model->info().sampleShape).to(device);
+        const auto noise = makeDatapoints(*model, 1, int(batch)).noise.to(device);
         const auto classes = at::arange(batch, at::TensorOptions().dtype(at::kLong)).remainder(model->info().numClasses);
         SolverConfig config;
         config.steps = steps;

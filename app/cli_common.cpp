@@ -14,6 +14,7 @@
 #include "dcscope/compensation.h"
 #include "dcscope/errors.h"
 #include "dcscope/npy.h"
+#include "dcscope/search.h"
 
 namespace dcscope::cli {
 
@@ -89,13 +90,6 @@ void addBatchFlags(CLI::App& command, BatchFlags& flags) {
     command.add_option("--cfg", flags.cfg, "Classifier-free guidance scale")->capture_default_str();
 }
 
-at::Tensor seededNoise(uint64_t seed, int64_t batch, const std::vector<int64_t>& sampleShape) {
-    std::vector<int64_t> shape{batch};
-    shape.insert(shape.end(), sampleShape.begin(), sampleShape.end());
-    auto generator = at::detail::createCPUGenerator(seed);
-    return at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat));
-}
-
 at::Tensor makeNoise(const BatchFlags& flags, const DiffusionModel& model) {
     if (!flags.noiseFile.empty()) {
         at::Tensor noise = loadNpy(flags.noiseFile);
@@ -112,7 +106,9 @@ at::Tensor makeNoise(const BatchFlags& flags, const DiffusionModel& model) {
         return noise;
     }
     if (flags.batch < 1 || flags.batch > 100000) throw Error(ErrorCode::InvalidArgument, "batch: must be in 1..100000");
-    return seededNoise(flags.seed, flags.batch, model.info().sampleShape);
+    // Sample b is datapoint seed + b: the same start noise as the window and the search.
+    if (flags.batch < 1) throw Error(ErrorCode::InvalidArgument, "--batch: must be >= 1, got " + std::to_string(flags.batch));
+    return makeDatapoints(model, flags.seed, flags.batch).noise;
 }
 
 at::Tensor parseClasses(const std::string& text, int64_t batch, const DiffusionModel& model) {

@@ -54,11 +54,9 @@ struct BatchFlags {
     double cfg = 1.0;
 };
 void addBatchFlags(CLI::App& command, BatchFlags& flags);
-/// Start noise [B, shape...] on CPU: from --noise, else N(0, I) from --seed (CPU generator, so a
-/// seed gives the same noise on every device).
+/// Start noise [B, shape...] on CPU: from --noise, else sample b is datapoint seed + b of core's
+/// makeDatapoints (CPU generator, so a seed gives the same noise on every device).
 at::Tensor makeNoise(const BatchFlags& flags, const DiffusionModel& model);
-/// Standard normal noise for `batch` samples of the model's shape from `seed`.
-at::Tensor seededNoise(uint64_t seed, int64_t batch, const std::vector<int64_t>& sampleShape);
 /// int64 [B] classes or an undefined tensor (unconditional); validates the range.
 at::Tensor parseClasses(const std::string& text, int64_t batch, const DiffusionModel& model);
 

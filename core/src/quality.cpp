@@ -9,6 +9,7 @@
 #include "dcscope/errors.h"
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/npy.h"
+#include "dcscope/search.h"
 #include "dcscope/torchscript_model.h"
 
 namespace dcscope {
@@ -117,12 +118,10 @@ QualityReport measureQuality(TorchScriptModel& model, QualityModel& quality, con
     const MultistepSampler sampler(model.schedule(), config);
     std::vector<at::Tensor> images;
     std::vector<int64_t> requested;
-    auto generator = at::detail::createCPUGenerator(seed);
     for (int done = 0; done < samples;) {
         const int count = std::min(batchSize, samples - done);
-        std::vector<int64_t> shape{count};
-        shape.insert(shape.end(), model.info().sampleShape.begin(), model.info().sampleShape.end());
-        const auto noise = at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat));
+        // Sample j is datapoint seed + j (its noise; its class is j mod K, as in makeDatapoints).
+        const auto noise = makeDatapoints(model, seed + uint64_t(done), count).noise;
         std::vector<int64_t> batchClasses;
         for (int i = 0; i < count; ++i) batchClasses.push_back((done + i) % classes);
         at::Tensor classTensor;

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dcscope/model.h"
 #include "dcscope/npy.h"
+#include "dcscope/search.h"
 #include "support/test_support.h"
 
 namespace {
@@ -65,6 +67,13 @@ private Q_SLOTS:
                      .exitCode,
                  0);
         QVERIFY(at::equal(dcscope::loadNpy(fromNoise.toStdString()), x));
+
+        // Seed 3, sample b is datapoint 3 + b: the start noise of the search and the window.
+        const auto model = dcscope::loadModel("builtin:gmm-image");
+        QVERIFY(at::equal(dcscope::loadNpy((trajectory + "/x_000.npy").toStdString()),
+                          dcscope::makeDatapoints(*model, 3, 4).noise));
+        QVERIFY(at::equal(dcscope::loadNpy((trajectory + "/x_000.npy").toStdString()).slice(0, 1, 2),
+                          dcscope::makeDatapoints(*model, 4, 1).noise));
     }
 
     void ratiosFromFileChangeTheResultUnlessAllOne() {

@@ -16,6 +16,7 @@
 int main(int argc, char* argv[]) {
     QApplication application(argc, argv);
     QApplication::setApplicationName(QStringLiteral("dcscope"));
+    QApplication::setOrganizationName(QStringLiteral("dcscope"));  // QSettings: ~/.config/dcscope/dcscope.conf
     QApplication::setApplicationVersion(QStringLiteral(DCSCOPE_VERSION));
 
     QCommandLineParser parser;

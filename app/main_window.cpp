@@ -58,7 +58,7 @@ const SolverChoice kSolverChoices[] = {
 
 const QColor kPlainColor(230, 134, 46);
 const QColor kCompensatedColor(46, 123, 230);
-const QColor kReferenceColor(140, 140, 140);
+const QColor kGroundTruthColor(140, 140, 140);
 
 QVector<double> onesOfSize(int count) { return QVector<double>(count, 1.0); }
 
@@ -548,7 +548,7 @@ void MainWindow::showSamples(const SamplingResult& result) {
     m_trajectoryPlot->clearLayers();
     if (!result.plainPaths.isEmpty()) {
         if (result.hasGroundTruth)
-            m_trajectoryPlot->setLayer(groundTruthName(result), result.groundTruthPaths, kReferenceColor);
+            m_trajectoryPlot->setLayer(groundTruthName(result), result.groundTruthPaths, kGroundTruthColor);
         m_trajectoryPlot->setLayer(plainName, result.plainPaths, kPlainColor);
         m_trajectoryPlot->setLayer(result.compensated ? dcName : dcName + tr(" (all ρ = 1)"), result.compensatedPaths,
                                    kCompensatedColor);

@@ -163,6 +163,16 @@ private Q_SLOTS:
         }
     }
 
+    void displayNamesNameSolverVariantAndOrder() {
+        QCOMPARE(displayName(configFor(SolverType::Ddim, 1, 5)), std::string("DDIM"));
+        QCOMPARE(displayName(configFor(SolverType::DpmSolverPlusPlus, 3, 5)), std::string("DPM-Solver++ (3M)"));
+        auto unipc = configFor(SolverType::UniPC, 2, 5);
+        QCOMPARE(displayName(unipc), std::string("UniPC (bh2)"));
+        unipc.variant = UniPCVariant::Bh1;
+        unipc.order = 3;
+        QCOMPARE(displayName(unipc), std::string("UniPC (bh1, order 3)"));
+    }
+
     void resumingFromAKeptStateIsBitIdenticalToAFullRun() {
         // The window's incremental re-sampling: run with ratios A keeping every state, then
         // resume a run with ratios B (equal to A before index j) from A's state j.

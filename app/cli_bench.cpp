@@ -48,12 +48,6 @@ struct BenchFlags {
     std::string model;
 };
 
-std::vector<double> benchRatios(int steps, int dcOrder) {
-    std::vector<double> ratios(size_t(steps), 1.0);
-    for (int k = dcOrder; k < steps; ++k) ratios[size_t(k)] = 0.97 + 0.01 * (k % 3);  // != 1: DC really runs
-    return ratios;
-}
-
 // Median over repeats of (seconds per step) for a full run; a warm-up run is discarded.
 double msPerStep(DiffusionModel& model, const at::Tensor& noise, const Conditioning& conditioning, const SolverConfig& config,
                  int repeats) {

@@ -45,6 +45,11 @@ private:
     double m_networkMs = 0.0;
 };
 
+/// The datapoints' classes on `device` (undefined for unconditional models).
+at::Tensor classesOn(const Datapoints& datapoints, const c10::Device& device) {
+    return datapoints.classes.defined() ? datapoints.classes.to(device) : at::Tensor();
+}
+
 double median(std::vector<double> values) {
     std::sort(values.begin(), values.end());
     return values[values.size() / 2];
@@ -58,7 +63,7 @@ struct CallTiming {
 /// One denoiser call per measurement: with guidance that is one network call on 2B samples.
 CallTiming timeCalls(DiffusionModel& model, int batch, double guidance, int repeats, const c10::Device& device) {
     const Datapoints datapoints = makeDatapoints(model, 0, batch);
-    GuidedDenoiser denoiser(model, Conditioning{datapoints.classes.defined() ? datapoints.classes.to(device) : at::Tensor(), guidance});
+    GuidedDenoiser denoiser(model, Conditioning{classesOn(datapoints, device), guidance});
     const at::Tensor x = datapoints.noise.to(device);
     const double t = 0.5;
     CallTiming timing;
@@ -73,6 +78,12 @@ CallTiming timeCalls(DiffusionModel& model, int batch, double guidance, int repe
 }
 
 }  // namespace
+
+std::vector<double> benchRatios(int steps, int dcOrder) {
+    std::vector<double> ratios(size_t(steps), 1.0);
+    for (int k = dcOrder; k < steps; ++k) ratios[size_t(k)] = 0.97 + 0.01 * (k % 3);
+    return ratios;
+}
 
 void runModelBench(const ModelBenchOptions& options) {
     const c10::Device device = parseDevice(options.device);
@@ -109,12 +120,11 @@ void runModelBench(const ModelBenchOptions& options) {
         const Datapoints datapoints = makeDatapoints(*timed, 0, batch);
         SolverConfig config;
         config.steps = 10;
-        config.ratios.assign(10, 1.0);
-        for (int k = config.dcOrder; k < config.steps; ++k) config.ratios[size_t(k)] = 0.95 + 0.01 * (k % 4);
+        config.ratios = benchRatios(config.steps, config.dcOrder);
         const MultistepSampler sampler(timed->schedule(), config);
         std::vector<double> runs, overheads;
         for (int r = 0; r <= options.repeats; ++r) {
-            GuidedDenoiser denoiser(*timed, Conditioning{datapoints.classes.defined() ? datapoints.classes.to(device) : at::Tensor(), timed->isConditional() ? 3.0 : 1.0});
+            GuidedDenoiser denoiser(*timed, Conditioning{classesOn(datapoints, device), timed->isConditional() ? 3.0 : 1.0});
             timed->resetTiming();
             const auto start = Clock::now();
             (void)sampler.run(denoiser, datapoints.noise.to(device)).sum().item<double>();

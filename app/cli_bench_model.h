@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace dcscope::cli {
 
@@ -10,6 +11,9 @@ struct ModelBenchOptions {
     int repeats = 10;
     bool quick = false;
 };
+
+/// rho = 1 for the first dcOrder updates, then values near 1 that differ from 1, so DC really runs.
+std::vector<double> benchRatios(int steps, int dcOrder);
 
 /// Prints the per-call table of `dcscope-cli bench --model` (README, "Interactive speed").
 void runModelBench(const ModelBenchOptions& options);

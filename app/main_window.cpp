@@ -582,11 +582,10 @@ QString MainWindow::resultStatus(const SamplingResult& result) const {
         parts << tr("DC %1").arg(formatSeconds(result.compensatedSeconds));
     if (result.modelCallsSaved > 0) parts << tr("%1 model calls saved").arg(result.modelCallsSaved);
     if (result.hasGroundTruth && !result.plainError.isEmpty()) {
-        parts << tr("ground truth %1%2")
-                     .arg(result.groundTruthReused ? kept
+        parts << tr("ground truth %1")
+                     .arg(result.groundTruthReused    ? kept
                           : result.groundTruthFromDisk ? tr("from cache")
-                                                       : tr("%1 calls, %2").arg(result.groundTruthModelCalls).arg(formatSeconds(result.groundTruthSeconds)),
-                          QString());
+                                                       : tr("%1 calls, %2").arg(result.groundTruthModelCalls).arg(formatSeconds(result.groundTruthSeconds)));
         parts << tr("final RMS error %1 plain, %2 DC")
                      .arg(result.plainError.last().y(), 0, 'g', 3)
                      .arg(result.compensatedError.last().y(), 0, 'g', 3);

@@ -53,6 +53,56 @@ double parabolaMinimum(const Point& a, const Point& b, const Point& c) {
     return b.x - ((b.x - c.x) * q - (b.x - a.x) * r) / denominator;
 }
 
+// Brent's method (parabolic steps with golden-section fallback) on [lo, hi]: x is the best point
+// so far, w the second best, v the previous w. Stops when the budget of `f` is spent or the
+// bracket is narrower than the tolerance (relative to |x| + 1).
+void brent(CountedLoss& f, double lo, double hi, Point x, Point w, Point v, double tolerance) {
+    double d = 0.0, e = hi - lo;  // e: the step before last; a large one allows a parabolic step now
+    while (!f.spent()) {
+        const double middle = 0.5 * (lo + hi);
+        const double tol1 = tolerance * (std::abs(x.x) + 1.0), tol2 = 2.0 * tol1;
+        if (std::abs(x.x - middle) <= tol2 - 0.5 * (hi - lo)) break;
+        bool golden = true;
+        if (std::abs(e) > tol1) {
+            double r = (x.x - w.x) * (x.f - v.f);
+            double q = (x.x - v.x) * (x.f - w.f);
+            double p = (x.x - v.x) * q - (x.x - w.x) * r;
+            q = 2.0 * (q - r);
+            if (q > 0.0) p = -p;
+            q = std::abs(q);
+            const double previous = e;
+            e = d;
+            // NaN (from infinite losses) fails every comparison and falls back to golden section.
+            if (std::abs(p) < std::abs(0.5 * q * previous) && p > q * (lo - x.x) && p < q * (hi - x.x)) {
+                d = p / q;
+                const double u = x.x + d;
+                if (u - lo < tol2 || hi - u < tol2) d = std::copysign(tol1, middle - x.x);
+                golden = false;
+            }
+        }
+        if (golden) {
+            e = x.x >= middle ? lo - x.x : hi - x.x;
+            d = kCGolden * e;
+        }
+        const double ux = std::abs(d) >= tol1 ? x.x + d : x.x + std::copysign(tol1, d);
+        const Point u{ux, f(ux)};
+        if (u.f <= x.f) {
+            (u.x >= x.x ? lo : hi) = x.x;
+            v = w;
+            w = x;
+            x = u;
+        } else {
+            (u.x < x.x ? lo : hi) = u.x;
+            if (u.f <= w.f || w.x == x.x) {
+                v = w;
+                w = u;
+            } else if (u.f <= v.f || v.x == x.x || v.x == w.x) {
+                v = u;
+            }
+        }
+    }
+}
+
 double meanSquaredError(const at::Tensor& x, const at::Tensor& reference) {
     return (x.detach().to(at::kDouble) - reference.to(x.device(), at::kDouble)).pow(2).mean().item<double>();
 }
@@ -132,52 +182,51 @@ Minimum1D minimiseGolden(const std::function<double(double)>& lossFunction, cons
 
     // 2. Brent's method on [lo, hi] around b, starting from the three bracket points so its first
     // step can already be parabolic.
-    double lo = std::min(a.x, c.x), hi = std::max(a.x, c.x);
-    Point x = b, w = a.f <= c.f ? a : c, v = a.f <= c.f ? c : a;
-    double d = 0.0, e = hi - lo;  // e: the step before last; a large one allows a parabolic step now
-    while (!f.spent()) {
-        const double middle = 0.5 * (lo + hi);
-        const double tol1 = options.tolerance * (std::abs(x.x) + 1.0), tol2 = 2.0 * tol1;
-        if (std::abs(x.x - middle) <= tol2 - 0.5 * (hi - lo)) break;
-        bool golden = true;
-        if (std::abs(e) > tol1) {
-            double r = (x.x - w.x) * (x.f - v.f);
-            double q = (x.x - v.x) * (x.f - w.f);
-            double p = (x.x - v.x) * q - (x.x - w.x) * r;
-            q = 2.0 * (q - r);
-            if (q > 0.0) p = -p;
-            q = std::abs(q);
-            const double previous = e;
-            e = d;
-            if (std::abs(p) < std::abs(0.5 * q * previous) && p > q * (lo - x.x) && p < q * (hi - x.x)) {
-                d = p / q;
-                const double u = x.x + d;
-                if (u - lo < tol2 || hi - u < tol2) d = std::copysign(tol1, middle - x.x);
-                golden = false;
-            }
-        }
-        if (golden) {
-            e = x.x >= middle ? lo - x.x : hi - x.x;
-            d = kCGolden * e;
-        }
-        const double ux = std::abs(d) >= tol1 ? x.x + d : x.x + std::copysign(tol1, d);
-        const Point u{ux, f(ux)};
-        if (u.f <= x.f) {
-            (u.x >= x.x ? lo : hi) = x.x;
-            v = w;
-            w = x;
-            x = u;
-        } else {
-            (u.x < x.x ? lo : hi) = u.x;
-            if (u.f <= w.f || w.x == x.x) {
-                v = w;
-                w = u;
-            } else if (u.f <= v.f || v.x == x.x || v.x == w.x) {
-                v = u;
-            }
-        }
-    }
+    brent(f, std::min(a.x, c.x), std::max(a.x, c.x), b, a.f <= c.f ? a : c, a.f <= c.f ? c : a, options.tolerance);
     return inX(f.best());
+}
+
+std::vector<double> scanPoints(const ScanOptions& options) {
+    if (options.pointsPerOctave < 1)
+        throw Error(ErrorCode::InvalidArgument, "scan: points per octave must be >= 1, got " + std::to_string(options.pointsPerOctave));
+    if (!(options.lower > 0.0) || !(options.upper >= options.lower) || !std::isfinite(options.upper))
+        throw Error(ErrorCode::InvalidArgument, "scan: the range must satisfy 0 < lower <= upper");
+    const double perOctave = options.pointsPerOctave;
+    // Integer exponents keep rho = 1 (j = 0) exact and the points independent of rounding.
+    const int first = int(std::ceil(std::log2(options.lower) * perOctave - 1e-9));
+    const int last = int(std::floor(std::log2(options.upper) * perOctave + 1e-9));
+    std::vector<double> points;
+    for (int j = first; j <= last; ++j) points.push_back(j == 0 ? 1.0 : std::exp2(j / perOctave));
+    if (points.empty()) throw Error(ErrorCode::InvalidArgument, "scan: no scan point in the range");
+    return points;
+}
+
+Minimum1D minimiseScan(const std::function<double(double)>& lossFunction, const ScanOptions& options) {
+    if (options.refineBudget < 0)
+        throw Error(ErrorCode::InvalidArgument, "scan: refinement budget must be >= 0, got " + std::to_string(options.refineBudget));
+    const std::vector<double> points = scanPoints(options);
+    // Work in u = log(rho): the scan points are uniform there, and Brent's steps are relative.
+    const std::function<double(double)> inU = [&](double u) { return lossFunction(u == 0.0 ? 1.0 : std::exp(u)); };
+    CountedLoss f(inU, int(points.size()) + options.refineBudget);
+    std::vector<Point> scanned;
+    for (double rho : points) {
+        const double u = rho == 1.0 ? 0.0 : std::log(rho);
+        scanned.push_back({u, f(u)});
+    }
+    size_t best = 0;
+    for (size_t i = 1; i < scanned.size(); ++i)
+        if (scanned[i].f < scanned[best].f) best = i;
+    if (scanned.size() >= 2 && std::isfinite(scanned[best].f)) {
+        // The bracket around the best point: both neighbours inside, one at an end of the range.
+        const Point left = best > 0 ? scanned[best - 1] : scanned[best];
+        const Point right = best + 1 < scanned.size() ? scanned[best + 1] : scanned[best];
+        const Point& second = left.f <= right.f && best > 0 ? left : right;
+        const Point& third = &second == &left ? right : left;
+        brent(f, left.x, right.x, scanned[best], second, third, options.tolerance);
+    }
+    Minimum1D result = f.best();
+    result.x = result.x == 0.0 ? 1.0 : std::exp(result.x);
+    return result;
 }
 
 Minimum1D minimiseAdamW(const std::function<at::Tensor(const at::Tensor&)>& loss, const AdamWOptions& options) {
@@ -204,12 +253,31 @@ Minimum1D minimiseAdamW(const std::function<at::Tensor(const at::Tensor&)>& loss
 }
 
 RatioOptimizer parseRatioOptimizer(const std::string& name) {
-    if (name == "adamw") return RatioOptimizer::AdamW;
-    if (name == "golden") return RatioOptimizer::Golden;
-    throw Error(ErrorCode::InvalidArgument, "optimizer '" + name + "' is not one of adamw, golden");
+    for (RatioOptimizer optimizer : {RatioOptimizer::AdamW, RatioOptimizer::Golden, RatioOptimizer::Scan})
+        if (name == toString(optimizer)) return optimizer;
+    throw Error(ErrorCode::InvalidArgument, "optimizer '" + name + "' is not one of scan, golden, adamw");
 }
 
-std::string toString(RatioOptimizer optimizer) { return optimizer == RatioOptimizer::AdamW ? "adamw" : "golden"; }
+std::string toString(RatioOptimizer optimizer) {
+    switch (optimizer) {
+    case RatioOptimizer::AdamW: return "adamw";
+    case RatioOptimizer::Golden: return "golden";
+    case RatioOptimizer::Scan: return "scan";
+    }
+    return "?";
+}
+
+void validate(const SearchOptions& options) {
+    if (!(options.shrink >= 0.0 && options.shrink <= 1.0))
+        throw Error(ErrorCode::InvalidArgument, "shrink: must be in [0, 1], got " + std::to_string(options.shrink));
+    if (options.optimizer == RatioOptimizer::Golden && options.golden.budget < 3)
+        throw Error(ErrorCode::InvalidArgument, "budget: must be >= 3, got " + std::to_string(options.golden.budget));
+    if (options.optimizer == RatioOptimizer::Scan) {
+        scanPoints(options.scan);
+        if (options.scan.refineBudget < 0)
+            throw Error(ErrorCode::InvalidArgument, "refine: must be >= 0, got " + std::to_string(options.scan.refineBudget));
+    }
+}
 
 SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, const SolverConfig& config,
                           const GroundTruth& groundTruth, const SearchOptions& options, const SearchObserver& observer) {
@@ -228,8 +296,7 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
     if (groundTruth.states[0].sizes() != noise.sizes())
         throw Error(ErrorCode::InvalidArgument, "ground truth: computed for another batch (shape differs from the noise)");
 
-    if (!(options.goldenShrink >= 0.0 && options.goldenShrink <= 1.0))
-        throw Error(ErrorCode::InvalidArgument, "golden shrink: must be in [0, 1], got " + std::to_string(options.goldenShrink));
+    validate(options);
     const auto begin = std::chrono::steady_clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count(); };
     const int nfeBefore = denoiser.nfe();
@@ -257,7 +324,7 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
             denoiser.setCheckFinite(false);  // a wild trial ratio gives an infinite loss, not an error
             double rho = 1.0;
             try {
-                if (options.optimizer == RatioOptimizer::Golden) {
+                if (options.optimizer != RatioOptimizer::AdamW) {
                     const auto loss = [&](double trialRho) {
                         double value;
                         if (trialCallsModel) {
@@ -270,10 +337,18 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
                         if (trialRho == 1.0) lossAtOne = value;
                         return value;
                     };
-                    GoldenOptions golden = options.golden;
-                    if (!trialCallsModel) golden.budget = std::max(golden.budget, options.freeTrialBudget);
-                    const double minimum = minimiseGolden(loss, golden).x;
-                    rho = 1.0 + options.goldenShrink * (minimum - 1.0);
+                    double minimum;
+                    if (options.optimizer == RatioOptimizer::Golden) {
+                        GoldenOptions golden = options.golden;
+                        if (!trialCallsModel) golden.budget = std::max(golden.budget, options.freeTrialBudget);
+                        minimum = minimiseGolden(loss, golden).x;
+                    } else {
+                        ScanOptions scan = options.scan;
+                        const int scanCount = int(scanPoints(scan).size());
+                        if (!trialCallsModel) scan.refineBudget = std::max(scan.refineBudget, options.freeTrialBudget - scanCount);
+                        minimum = minimiseScan(loss, scan).x;
+                    }
+                    rho = 1.0 + options.shrink * (minimum - 1.0);
                     if (rho != minimum) {
                         // Where the loss is not unimodal between 1 and the minimum, the shrunk
                         // ratio can lose to rho = 1 on the batch: then the minimum is kept.

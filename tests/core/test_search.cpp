@@ -1,6 +1,8 @@
 // The ratio search: the 1-D optimisers on closed-form losses, the greedy per-step search on the
 // exact builtin:gmm-image model (held-out improvement, evaluation counts, solvers, cancellation).
 #include <cmath>
+#include <limits>
+#include <tuple>
 
 #include "dcscope/evaluation.h"
 #include "dcscope/gaussian_mixture_model.h"
@@ -33,12 +35,12 @@ struct Setup {
     GuidedDenoiser heldOutDenoiser{*model, Conditioning{heldOut.classes, 7.5}};
 
     SearchResult run(const SolverConfig& config, RatioOptimizer optimizer, const SearchObserver& observer = {},
-                     double goldenShrink = SearchOptions{}.goldenShrink) {
+                     double shrink = SearchOptions{}.shrink) {
         const MultistepSampler sampler(model->schedule(), config);
         const GroundTruth truth = computeGroundTruth(searchDenoiser, search.noise, sampler.times(), uncached());
         SearchOptions options;
         options.optimizer = optimizer;
-        options.goldenShrink = goldenShrink;
+        options.shrink = shrink;
         return searchRatios(searchDenoiser, search.noise, config, truth, options, observer);
     }
     // Held-out MSE of the plain solver and of the solver with `ratios`.
@@ -106,6 +108,69 @@ private Q_SLOTS:
                              "budget");
     }
 
+    void scanPointsAreLogUniformThroughOne() {
+        const std::vector<double> points = scanPoints(ScanOptions{});
+        QCOMPARE(points.size(), size_t(10));
+        QCOMPARE(points[5], 1.0);  // exactly: rho = 1 is always a candidate
+        QVERIFY(std::abs(points.front() - std::pow(2.0, -5.0 / 4.0)) < 1e-15);
+        QVERIFY(std::abs(points.back() - 2.0) < 1e-15);
+        for (size_t i = 1; i < points.size(); ++i) QVERIFY(std::abs(points[i] / points[i - 1] - std::pow(2.0, 0.25)) < 1e-12);
+        ScanOptions coarse;
+        coarse.pointsPerOctave = 1;
+        coarse.lower = 0.5;
+        coarse.upper = 4.0;
+        QCOMPARE(scanPoints(coarse), (std::vector<double>{0.5, 1.0, 2.0, 4.0}));  // the ends are included when on the lattice
+        for (auto [lower, upper, density] : {std::tuple{0.0, 2.0, 4}, std::tuple{1.5, 1.2, 4}, std::tuple{0.5, 2.0, 0},
+                                             std::tuple{1.1, 1.15, 4}}) {
+            ScanOptions bad;
+            bad.lower = lower;
+            bad.upper = upper;
+            bad.pointsPerOctave = density;
+            DCSCOPE_EXPECT_ERROR(scanPoints(bad), ErrorCode::InvalidArgument, "scan");
+        }
+    }
+
+    void scanFindsTheGlobalMinimumABracketFromOneMisses() {
+        // Two valleys: a shallow one next to rho = 1 (at 1.1, value 0.01) and the global one at
+        // 0.6 (value 0), with a ridge between them at about 0.92.
+        const auto twoValleys = [](double x) { return std::min((x - 1.1) * (x - 1.1) + 0.01, 2.0 * (x - 0.6) * (x - 0.6)); };
+        const Minimum1D bracketed = minimiseGolden(twoValleys);
+        QVERIFY2(std::abs(bracketed.x - 1.1) < 0.02, qPrintable(QString::number(bracketed.x)));  // stuck in the local valley
+        int calls = 0;
+        const Minimum1D scanned = minimiseScan([&](double x) {
+            ++calls;
+            return twoValleys(x);
+        });
+        QVERIFY2(std::abs(scanned.x - 0.6) < 1e-3, qPrintable(QString("x = %1 after %2 calls").arg(scanned.x).arg(calls)));
+        QCOMPARE(scanned.evaluations, calls);
+        QVERIFY(calls <= int(scanPoints(ScanOptions{}).size()) + ScanOptions{}.refineBudget);
+        QVERIFY(scanned.value < 1e-6);
+    }
+
+    void scanConvergesOnAQuadraticAndHandlesTheEdgesOfItsRange_data() {
+        QTest::addColumn<double>("optimum");
+        QTest::addColumn<double>("expected");
+        QTest::newRow("inside") << 1.37 << 1.37;
+        QTest::newRow("between scan points below 1") << 0.77 << 0.77;
+        QTest::newRow("exactly 1") << 1.0 << 1.0;
+        QTest::newRow("below the range") << 0.2 << std::pow(2.0, -5.0 / 4.0);  // the lowest scan point
+        QTest::newRow("above the range") << 3.0 << 2.0;
+    }
+    void scanConvergesOnAQuadraticAndHandlesTheEdgesOfItsRange() {
+        QFETCH(double, optimum);
+        QFETCH(double, expected);
+        // Quadratic in log(rho), so Brent's parabola is exact after the scan.
+        const auto loss = [&](double x) { return std::pow(std::log(x / optimum), 2); };
+        const Minimum1D result = minimiseScan(loss);
+        QVERIFY2(std::abs(result.x - expected) < 1e-3 * expected, qPrintable(QString::number(result.x, 'f', 6)));
+        // A loss that is infinite on part of the range (a ratio that blows the state up).
+        const Minimum1D walled = minimiseScan([&](double x) { return x > 1.3 ? std::numeric_limits<double>::infinity() : loss(x); });
+        QVERIFY2(std::abs(walled.x - std::min(expected, 1.3)) < 0.05, qPrintable(QString::number(walled.x, 'f', 6)));
+        ScanOptions bad;
+        bad.refineBudget = -1;
+        DCSCOPE_EXPECT_ERROR(minimiseScan(loss, bad), ErrorCode::InvalidArgument, "refinement budget");
+    }
+
     void adamwConvergesOnAQuadratic() {
         // The paper's hyperparameters (lr 0.1, betas 0.9/0.999, weight decay 0.01, start 1.0) reach
         // 1e-3 given 200 iterations; its 40 iterations stop ~0.03 short of an optimum 0.37 away
@@ -149,7 +214,7 @@ private Q_SLOTS:
         QFETCH(int, order);
         Setup setup;
         const SolverConfig config = uniPC(steps, order);
-        const SearchResult result = setup.run(config, RatioOptimizer::Golden);
+        const SearchResult result = setup.run(config, SearchOptions{}.optimizer);
         QCOMPARE(result.ratios.size(), size_t(steps));
         QCOMPARE(result.ratios[0], 1.0);
         QCOMPARE(result.ratios[1], 1.0);
@@ -158,11 +223,11 @@ private Q_SLOTS:
         QVERIFY2(compensated < 0.9 * plain, qPrintable(describe(result)));
     }
 
-    void goldenMatchesAdamwWithAThirdOfTheEvaluations() {
+    void defaultSearchMatchesAdamwWithAThirdOfTheEvaluations() {
         Setup setup;
         const SolverConfig config = uniPC(10, 3);
         const SearchResult adamw = setup.run(config, RatioOptimizer::AdamW);
-        const SearchResult golden = setup.run(config, RatioOptimizer::Golden);
+        const SearchResult golden = setup.run(config, SearchOptions{}.optimizer);
         // adamw: 40 forward + 40 backward through the corrector's model call at every searched step
         // but the last (no model call there), plus the S real model calls.
         QCOMPARE(adamw.evaluations, 10 + (10 - 2 - 1) * 80);
@@ -172,18 +237,18 @@ private Q_SLOTS:
         const auto [plain, withAdamw] = setup.heldOutMse(config, adamw.ratios);
         const auto [plain2, withGolden] = setup.heldOutMse(config, golden.ratios);
         QCOMPARE(plain, plain2);
-        qInfo().noquote() << "adamw" << describe(adamw) << withAdamw << "golden" << describe(golden) << withGolden << "plain" << plain;
+        qInfo().noquote() << "adamw" << describe(adamw) << withAdamw << "default" << describe(golden) << withGolden << "plain" << plain;
         QVERIFY(withAdamw < plain);
         QVERIFY(withGolden < plain);
-        QVERIFY2(withGolden <= withAdamw * 1.1, qPrintable(QString("golden %1, adamw %2").arg(withGolden).arg(withAdamw)));
+        QVERIFY2(withGolden <= withAdamw * 1.1, qPrintable(QString("default %1, adamw %2").arg(withGolden).arg(withAdamw)));
     }
 
-    void goldenShrinksTheMoveTowardsOne() {
+    void shrinkMovesTheRatioTowardsOne() {
         Setup setup;
         const SolverConfig config = uniPC(6);
-        const SearchResult minimum = setup.run(config, RatioOptimizer::Golden, {}, 1.0);
-        const SearchResult halved = setup.run(config, RatioOptimizer::Golden, {}, 0.5);
-        const SearchResult none = setup.run(config, RatioOptimizer::Golden, {}, 0.0);
+        const SearchResult minimum = setup.run(config, RatioOptimizer::Scan, {}, 1.0);
+        const SearchResult halved = setup.run(config, RatioOptimizer::Scan, {}, 0.5);
+        const SearchResult none = setup.run(config, RatioOptimizer::Scan, {}, 0.0);
         qInfo().noquote() << "shrink 1:" << describe(minimum) << "| shrink 0.5:" << describe(halved);
         // The first searched step starts from the same state in all three searches.
         const size_t first = size_t(config.dcOrder);
@@ -196,9 +261,9 @@ private Q_SLOTS:
             const MultistepSampler sampler(setup.model->schedule(), config);
             const GroundTruth truth = computeGroundTruth(setup.searchDenoiser, setup.search.noise, sampler.times(), uncached());
             SearchOptions options;
-            options.goldenShrink = bad;
+            options.shrink = bad;
             DCSCOPE_EXPECT_ERROR(searchRatios(setup.searchDenoiser, setup.search.noise, config, truth, options),
-                                 ErrorCode::InvalidArgument, "golden shrink");
+                                 ErrorCode::InvalidArgument, "shrink");
         }
     }
 
@@ -206,7 +271,7 @@ private Q_SLOTS:
         Setup setup;
         const SolverConfig config = uniPC(6);
         std::vector<SearchStepReport> reports;
-        const SearchResult result = setup.run(config, RatioOptimizer::Golden, [&](const SearchStepReport& r) { reports.push_back(r); });
+        const SearchResult result = setup.run(config, SearchOptions{}.optimizer, [&](const SearchStepReport& r) { reports.push_back(r); });
         QCOMPARE(reports.size(), size_t(6));
         int previousEvaluations = 0;
         double previousSeconds = 0.0;
@@ -225,8 +290,10 @@ private Q_SLOTS:
             previousSeconds = report.seconds;
         }
         QCOMPARE(result.evaluations, reports.back().evaluations);
-        // The search's real trajectory is the compensated sampler's: same final state.
-        QCOMPARE(result.steps.size(), size_t(6));
+        // scan at a step with a model call: the scan points, the Brent refinement, and no extra
+        // call for the real update (the chosen trial's state is reused).
+        const int perStep = int(scanPoints(ScanOptions{}).size()) + ScanOptions{}.refineBudget;
+        QVERIFY2(reports[2].evaluations - reports[1].evaluations <= perStep, qPrintable(describe(result)));
     }
 
     void predictorOnlySolversSearchWithoutExtraModelCalls_data() {
@@ -242,13 +309,13 @@ private Q_SLOTS:
         Setup setup;
         SolverConfig config = uniPC(8, order);
         config.solver = SolverType(solver);
-        for (RatioOptimizer optimizer : {RatioOptimizer::Golden, RatioOptimizer::AdamW}) {
+        for (RatioOptimizer optimizer : {RatioOptimizer::Scan, RatioOptimizer::Golden, RatioOptimizer::AdamW}) {
             const SearchResult result = setup.run(config, optimizer);
             // A trial state does not depend on the model call at the new time: only the S real calls.
             QCOMPARE(result.evaluations, 8);
-            // golden keeps the best ratio it evaluated, and rho = 1 is always among them (adamw keeps
-            // its last iterate, which need not beat rho = 1).
-            if (optimizer == RatioOptimizer::Golden)
+            // scan and golden keep the best ratio they evaluated, and rho = 1 is always among them
+            // (adamw keeps its last iterate, which need not beat rho = 1).
+            if (optimizer != RatioOptimizer::AdamW)
                 for (const auto& step : result.steps) QVERIFY(step.lossAfter <= step.lossBefore);
             // No held-out claim here: DC does not help DPM-Solver++ on this model at guidance 7.5
             // (search-bench, 10 batches, 512 held-out datapoints, NFE 8: DC / plain is 1.13-1.17

@@ -2,7 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <limits>
 #include <map>
 
@@ -43,11 +45,58 @@ MeanInterval meanWithInterval(const std::vector<double>& values) {
     return result;
 }
 
+RatioInterval ratioOfMeansInterval(const std::vector<double>& numerator, const std::vector<double>& denominator, int resamples,
+                                   uint64_t seed) {
+    if (numerator.empty() || numerator.size() != denominator.size())
+        throw Error(ErrorCode::InvalidArgument, "ratio interval: need two non-empty samples of equal size");
+    if (resamples < 1) throw Error(ErrorCode::InvalidArgument, "ratio interval: resamples must be >= 1");
+    const auto ratio = [](double top, double bottom) {
+        return bottom > 0.0 ? top / bottom : std::numeric_limits<double>::infinity();
+    };
+    double top = 0.0, bottom = 0.0;
+    for (size_t i = 0; i < numerator.size(); ++i) {
+        top += numerator[i];
+        bottom += denominator[i];
+    }
+    if (!(bottom > 0.0)) throw Error(ErrorCode::InvalidArgument, "ratio interval: the denominator's sum must be positive");
+    RatioInterval result;
+    result.ratio = top / bottom;
+    std::mt19937_64 generator(seed);
+    std::uniform_int_distribution<size_t> pick(0, numerator.size() - 1);
+    std::vector<double> draws(static_cast<size_t>(resamples));
+    for (double& draw : draws) {
+        double resampledTop = 0.0, resampledBottom = 0.0;
+        for (size_t i = 0; i < numerator.size(); ++i) {
+            const size_t j = pick(generator);
+            resampledTop += numerator[j];
+            resampledBottom += denominator[j];
+        }
+        draw = ratio(resampledTop, resampledBottom);
+    }
+    std::sort(draws.begin(), draws.end());
+    // Percentile interval: the 2.5% and 97.5% order statistics (linear interpolation).
+    const auto quantile = [&](double q) {
+        const double position = q * double(draws.size() - 1);
+        const size_t below = size_t(std::floor(position));
+        const size_t above = std::min(below + 1, draws.size() - 1);
+        return draws[below] + (position - double(below)) * (draws[above] - draws[below]);
+    };
+    result.lower = quantile(0.025);
+    result.upper = quantile(0.975);
+    return result;
+}
+
+bool groundTruthTooCoarse(double groundTruthErrorRms, double smallestMse) {
+    if (std::isnan(groundTruthErrorRms)) return true;
+    return !(groundTruthErrorRms < 0.1 * std::sqrt(std::max(0.0, smallestMse)));
+}
+
 HeldOutEvaluation evaluateHeldOut(GuidedDenoiser& denoiser, const at::Tensor& noise, const std::vector<EvaluationEntry>& entries,
                                   const GroundTruthOptions& groundTruthOptions) {
     at::NoGradGuard noGrad;
     HeldOutEvaluation result;
     result.groundTruthError = 0.0;
+    result.groundTruthErrorRms = 0.0;
     // Entries with the same grid share one ground truth (the final GT state depends on the grid
     // only through where the fine steps are placed).
     std::map<std::vector<double>, at::Tensor> finals;
@@ -57,10 +106,12 @@ HeldOutEvaluation evaluateHeldOut(GuidedDenoiser& denoiser, const at::Tensor& no
         if (found == finals.end()) {
             const GroundTruth truth = computeGroundTruth(denoiser, noise, sampler.times(), groundTruthOptions);
             result.groundTruthEvaluations += truth.modelEvaluations;
-            if (std::isnan(truth.error) || std::isnan(result.groundTruthError))
-                result.groundTruthError = std::numeric_limits<double>::quiet_NaN();
-            else
-                result.groundTruthError = std::max(result.groundTruthError, truth.error);
+            // NaN (unknown) is sticky: std::max would drop it depending on the argument order.
+            const auto worst = [](double soFar, double next) {
+                return std::isnan(soFar) || std::isnan(next) ? std::numeric_limits<double>::quiet_NaN() : std::max(soFar, next);
+            };
+            result.groundTruthError = worst(result.groundTruthError, truth.error);
+            result.groundTruthErrorRms = worst(result.groundTruthErrorRms, truth.errorRms);
             found = finals.emplace(sampler.times(), truth.finalState()).first;
         }
         const int nfeBefore = denoiser.nfe();

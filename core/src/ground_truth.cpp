@@ -130,6 +130,7 @@ private:
 
 struct CacheEntry {
     double error = 0.0;
+    double errorRms = 0.0;
     int perInterval = 0;
     std::vector<at::Tensor> states;
     std::vector<at::Tensor> path;
@@ -138,6 +139,7 @@ struct CacheEntry {
 std::string encodeEntry(uint64_t key, const CacheEntry& entry) {
     std::string payload;
     append(payload, entry.error);
+    append(payload, entry.errorRms);
     append(payload, static_cast<int32_t>(entry.perInterval));
     append(payload, static_cast<uint32_t>(entry.states.size()));
     for (const auto& state : entry.states) appendTensor(payload, state);
@@ -164,7 +166,7 @@ std::optional<CacheEntry> decodeEntry(const std::string& bytes, uint64_t key, si
     CacheEntry entry;
     int32_t perInterval = 0;
     uint32_t count = 0;
-    if (!reader.read(entry.error) || !reader.read(perInterval) || perInterval < 1 || !reader.read(count) ||
+    if (!reader.read(entry.error) || !reader.read(entry.errorRms) || !reader.read(perInterval) || perInterval < 1 || !reader.read(count) ||
         count != expectedStates)
         return std::nullopt;
     entry.perInterval = perInterval;
@@ -195,7 +197,7 @@ void hashTensor(detail::Fnv1a64& hash, const at::Tensor& tensor) {
 uint64_t cacheKey(const std::string& identity, const GuidedDenoiser& denoiser, const at::Tensor& noise,
                   const std::vector<double>& coarseTimes, int perInterval, const GroundTruthOptions& options) {
     detail::Fnv1a64 hash;
-    hash.updateField("dcscope ground truth v1");
+    hash.updateField("dcscope ground truth v2");  // v2: entries carry the RMS error
     hash.updateField(identity);
     hashTensor(hash, noise);
     const Conditioning& conditioning = denoiser.conditioning();
@@ -330,6 +332,7 @@ GroundTruth computeGroundTruth(GuidedDenoiser& denoiser, const at::Tensor& noise
             }
             if (entry && entry->perInterval == perInterval) {
                 result.error = entry->error;
+                result.errorRms = entry->errorRms;
                 for (auto& state : entry->states) result.states.push_back(state.to(noise.device(), noise.scalar_type()));
                 for (auto& state : entry->path) result.finePath.push_back(state.to(noise.device(), noise.scalar_type()));
                 result.fromCache = true;
@@ -351,12 +354,14 @@ GroundTruth computeGroundTruth(GuidedDenoiser& denoiser, const at::Tensor& noise
                                total, progress);
     result.states = std::move(fine.coarseStates);
     result.finePath = std::move(fine.path);
-    result.error = std::numeric_limits<double>::quiet_NaN();
+    result.error = result.errorRms = std::numeric_limits<double>::quiet_NaN();
     if (halve) {
         const auto halfTimes = fineTimeGrid(schedule, coarseTimes, halfPerInterval);
         const FineSolve half =
             solveFine(denoiser, noise, halfTimes, halfPerInterval, options.fineSolver, false, done, total, progress);
-        result.error = (half.coarseStates.back().to(at::kDouble) - result.states.back().to(at::kDouble)).abs().max().item<double>();
+        const at::Tensor change = half.coarseStates.back().to(at::kDouble) - result.states.back().to(at::kDouble);
+        result.error = change.abs().max().item<double>();
+        result.errorRms = std::sqrt(change.pow(2).mean().item<double>());
     }
     result.modelEvaluations = denoiser.nfe() - nfeBefore;
 
@@ -364,7 +369,7 @@ GroundTruth computeGroundTruth(GuidedDenoiser& denoiser, const at::Tensor& noise
         std::error_code ec;
         fs::create_directories(fs::path(cacheFile).parent_path(), ec);
         try {
-            writeFileAtomically(cacheFile, encodeEntry(key, {result.error, perInterval, result.states, result.finePath}));
+            writeFileAtomically(cacheFile, encodeEntry(key, {result.error, result.errorRms, perInterval, result.states, result.finePath}));
             result.cacheFile = cacheFile;
         } catch (const Error&) {
             // A read-only or full cache folder costs only the recomputation next time.

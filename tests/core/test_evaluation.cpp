@@ -27,6 +27,47 @@ private Q_SLOTS:
         DCSCOPE_EXPECT_ERROR(studentT975(0), ErrorCode::InvalidArgument, "degrees of freedom");
     }
 
+    void ratioOfMeansIntervalAgreesWithTheDeltaMethod() {
+        // Paired samples: b lognormal, a = b * (0.8 + noise). For large n the bootstrap interval of
+        // sum(a) / sum(b) approaches R +- 1.96 * SE with the delta method's
+        // SE^2 = var(a - R b) / (n * mean(b)^2).
+        const int n = 2000;
+        auto generator = at::detail::createCPUGenerator(7);
+        const at::Tensor b = at::randn({n}, generator, at::kDouble).mul(0.5).exp();
+        const at::Tensor a = b * (0.8 + 0.3 * at::randn({n}, generator, at::kDouble));
+        const std::vector<double> av(a.data_ptr<double>(), a.data_ptr<double>() + n), bv(b.data_ptr<double>(), b.data_ptr<double>() + n);
+        const RatioInterval interval = ratioOfMeansInterval(av, bv);
+        const double ratio = a.sum().item<double>() / b.sum().item<double>();
+        QVERIFY(std::abs(interval.ratio - ratio) < 1e-12);
+        const double se = std::sqrt((a - ratio * b).var().item<double>() / n) / b.mean().item<double>();
+        QVERIFY2(std::abs((ratio - interval.lower) / (1.96 * se) - 1.0) < 0.12 && std::abs((interval.upper - ratio) / (1.96 * se) - 1.0) < 0.12,
+                 qPrintable(QString("[%1, %2] around %3, delta method +-%4").arg(interval.lower).arg(interval.upper).arg(ratio).arg(1.96 * se)));
+        // Reproducible for a seed; another seed moves the bounds a little, not the ratio.
+        const RatioInterval again = ratioOfMeansInterval(av, bv);
+        QCOMPARE(again.lower, interval.lower);
+        QCOMPARE(again.upper, interval.upper);
+        const RatioInterval other = ratioOfMeansInterval(av, bv, 2000, 1);
+        QVERIFY(other.lower != interval.lower && std::abs(other.lower - interval.lower) < 0.2 * se * 1.96);
+        // An exact multiple has no spread at all.
+        std::vector<double> doubled = bv;
+        for (double& value : doubled) value *= 2.0;
+        const RatioInterval exact = ratioOfMeansInterval(doubled, bv);
+        QCOMPARE(exact.ratio, 2.0);
+        QCOMPARE(exact.lower, 2.0);
+        QCOMPARE(exact.upper, 2.0);
+        DCSCOPE_EXPECT_ERROR(ratioOfMeansInterval({}, {}), ErrorCode::InvalidArgument, "ratio interval");
+        DCSCOPE_EXPECT_ERROR(ratioOfMeansInterval({1.0, 2.0}, {1.0}), ErrorCode::InvalidArgument, "equal size");
+        DCSCOPE_EXPECT_ERROR(ratioOfMeansInterval({1.0}, {0.0}), ErrorCode::InvalidArgument, "denominator");
+    }
+
+    void groundTruthIsTooCoarseUnlessTenTimesMoreAccurate() {
+        // Smallest MSE 1e-2: RMS error 0.1, so the ground truth's RMS error must stay below 0.01.
+        QVERIFY(!groundTruthTooCoarse(0.0099, 1e-2));
+        QVERIFY(groundTruthTooCoarse(0.0101, 1e-2));
+        QVERIFY(groundTruthTooCoarse(std::nan(""), 1e-2));  // unknown is not good enough
+        QVERIFY(groundTruthTooCoarse(1e-9, 0.0));           // nothing is ten times below an exact result
+    }
+
     void meanIntervalClosedForm() {
         // {1, 2, 3, 4}: mean 2.5, sd sqrt(5/3), half width t(3) * sd / 2.
         const auto interval = meanWithInterval({1, 2, 3, 4});
@@ -54,6 +95,7 @@ private Q_SLOTS:
         // Two grids (nfe 10 and 20): two ground truths of 200 + 100 fine calls each.
         QCOMPARE(evaluation.groundTruthEvaluations, 2 * 300);
         QVERIFY(evaluation.groundTruthError > 0.0);
+        QVERIFY(evaluation.groundTruthErrorRms > 0.0 && evaluation.groundTruthErrorRms < evaluation.groundTruthError);
         for (size_t i = 0; i < entries.size(); ++i) {
             const auto& row = evaluation.rows[i];
             QCOMPARE(row.name, entries[i].name);

@@ -49,7 +49,7 @@ bool sameStates(const GroundTruth& a, const GroundTruth& b) {
     if (a.states.size() != b.states.size()) return false;
     for (size_t k = 0; k < a.states.size(); ++k)
         if (!at::equal(a.states[k], b.states[k])) return false;
-    return a.error == b.error;
+    return a.error == b.error && a.errorRms == b.errorRms;
 }
 
 }  // namespace
@@ -142,8 +142,17 @@ private Q_SLOTS:
         second.fineSolver = FineSolver::DpmSolverPlusPlus2M;
         const double secondError = computeGroundTruth(f.denoiser, f.data.noise, coarse, second).error;
         QVERIFY2(secondError < fineError / 4, qPrintable(QString("ddim %1, dpmpp2m %2").arg(fineError).arg(secondError)));
+        // Both measures are the change against a solve with half the fine steps per interval: 160
+        // over 5 intervals is 32 per interval, and 80 gives the 16 of its halved solve.
+        const GroundTruth full = computeGroundTruth(f.denoiser, f.data.noise, coarse, uncached(160));
+        const GroundTruth half = computeGroundTruth(f.denoiser, f.data.noise, coarse, uncached(80));
+        const at::Tensor change = full.finalState().to(at::kDouble) - half.finalState().to(at::kDouble);
+        QCOMPARE(full.error, change.abs().max().item<double>());
+        QCOMPARE(full.errorRms, std::sqrt(change.pow(2).mean().item<double>()));
+        QVERIFY(full.errorRms > 0.0 && full.errorRms < full.error);
         // One fine step per interval cannot be halved.
-        QVERIFY(std::isnan(computeGroundTruth(f.denoiser, f.data.noise, coarse, uncached(5)).error));
+        const GroundTruth single = computeGroundTruth(f.denoiser, f.data.noise, coarse, uncached(5));
+        QVERIFY(std::isnan(single.error) && std::isnan(single.errorRms));
     }
 
     void cacheReturnsTheSameValues() {

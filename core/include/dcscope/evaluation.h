@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,24 @@ MeanInterval meanWithInterval(const std::vector<double>& values);
 /// The 0.975 quantile of Student's t with `degreesOfFreedom` (>= 1) degrees of freedom.
 double studentT975(int degreesOfFreedom);
 
+/// The ratio of means sum(numerator) / sum(denominator) of paired per-datapoint values (e.g. the
+/// held-out MSE of DC over that of plain UniPC) with a 95% percentile bootstrap interval:
+/// `resamples` draws of the pairs with replacement from a generator seeded with `seed`, so a
+/// table is reproducible. Throws Error(InvalidArgument) for empty or unequal samples, or a
+/// non-positive denominator sum.
+struct RatioInterval {
+    double ratio = 0.0;
+    double lower = 0.0;
+    double upper = 0.0;
+};
+RatioInterval ratioOfMeansInterval(const std::vector<double>& numerator, const std::vector<double>& denominator, int resamples = 2000,
+                                   uint64_t seed = 0);
+
+/// A ground truth can judge solver errors only when its own error is well below them: true when
+/// its RMS error (GroundTruth::errorRms) is not below a tenth of the smallest RMS error
+/// sqrt(MSE) it is compared with, or is unknown (NaN).
+bool groundTruthTooCoarse(double groundTruthErrorRms, double smallestMse);
+
 /// One solver configuration to evaluate, with the name printed in tables.
 struct EvaluationEntry {
     std::string name;
@@ -43,6 +62,7 @@ struct EvaluationRow {
 struct HeldOutEvaluation {
     std::vector<EvaluationRow> rows;   ///< in the order of the entries
     double groundTruthError = 0.0;     ///< largest ground-truth error over the grids used (NaN if unknown)
+    double groundTruthErrorRms = 0.0;  ///< largest GroundTruth::errorRms over the grids used (NaN if unknown)
     int groundTruthEvaluations = 0;    ///< model calls spent on ground truths (0 when all were cached)
 };
 

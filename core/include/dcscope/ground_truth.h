@@ -50,6 +50,9 @@ struct GroundTruth {
     /// max |x_S(n) - x_S(max(1, n/2))| over all elements, n = finePerInterval; NaN when not
     /// estimated or when n = 1 (nothing to halve).
     double error = 0.0;
+    /// The same change in the measure of the errors it judges: sqrt of its mean square over all
+    /// elements of the batch (compare with the RMS error sqrt(MSE) of a coarse solver).
+    double errorRms = 0.0;
     int modelEvaluations = 0;          ///< model calls spent here (0 when read from the cache)
     bool fromCache = false;
     std::string cacheFile;             ///< the entry read or written; empty when not cached

@@ -129,7 +129,7 @@ void registerBenchCommand(CLI::App& app) {
     command->callback([flags] {
         if (flags->model.empty()) return runBench(*flags);
         ModelBenchOptions options;
-        options.model = flags->model == "default" ? std::string() : flags->model;
+        options.model = flags->model;
         options.device = flags->device;
         options.repeats = flags->quick ? 2 : std::max(2, flags->repeats * 2);
         options.quick = flags->quick;

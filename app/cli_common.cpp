@@ -24,7 +24,7 @@ void addModelFlags(CLI::App& command, ModelFlags& flags) {
 }
 
 std::string resolveModelSpec(const std::string& model) {
-    if (!model.empty()) return model;
+    if (!model.empty() && model != kDefaultModelSpec) return model;
     std::error_code ec;
     const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
     const auto found = findDefaultModel(exe);
@@ -40,8 +40,9 @@ std::shared_ptr<DiffusionModel> openModel(const ModelFlags& flags) {
     return loadModel(resolveModelSpec(flags.model), parseDevice(flags.device));
 }
 
-void addSolverFlags(CLI::App& command, SolverFlags& flags, bool withRatios) {
-    command.add_option("--nfe", flags.nfe, "Number of steps = model evaluations")->required();
+void addSolverFlags(CLI::App& command, SolverFlags& flags, SolverFlagSet set) {
+    if (set != SolverFlagSet::WithoutRatiosOrNfe)
+        command.add_option("--nfe", flags.nfe, "Number of steps = model evaluations")->required();
     command.add_option("--solver", flags.solver, "ddim, dpmpp or unipc")->capture_default_str();
     command.add_option("--variant", flags.variant, "UniPC variant bh1 or bh2")->capture_default_str();
     command.add_option("--order", flags.order, "Solver order 1-3")->capture_default_str();
@@ -50,7 +51,7 @@ void addSolverFlags(CLI::App& command, SolverFlags& flags, bool withRatios) {
     command.add_option("--disable-corrector", flags.disabledCorrectors, "0-based update indices without UniPC corrector")
         ->delimiter(',');
     command.add_option("--dc-order", flags.dcOrder, "Dynamic compensation order K (1-3)")->capture_default_str();
-    if (withRatios) {
+    if (set == SolverFlagSet::All) {
         command.add_option("--ratios", flags.ratiosFile, "Compensation ratios (JSON list or dcscope ratio file)");
         command.add_option("--cpr", flags.cprFile, "CPR coefficients (.npy of 36, or a package folder with a compensation entry): ratios predicted for --nfe and --cfg")
             ->excludes("--ratios");

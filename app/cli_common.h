@@ -22,7 +22,10 @@ struct ModelFlags {
 void addModelFlags(CLI::App& command, ModelFlags& flags);
 /// Loads the model (or the default package); throws dcscope::Error.
 std::shared_ptr<DiffusionModel> openModel(const ModelFlags& flags);
-/// The spec actually used for an empty --model (default package or an error naming the places looked in).
+/// --model default names the embedded package explicitly (as an empty --model does).
+inline constexpr const char* kDefaultModelSpec = "default";
+/// The spec actually used for an empty --model or "default" (the default package, or an error
+/// naming the places looked in).
 std::string resolveModelSpec(const std::string& model);
 
 /// Solver flags with the documented defaults: unipc, bh2, order 2, time_uniform, dc-order 2,
@@ -39,7 +42,10 @@ struct SolverFlags {
     std::string ratiosFile;
     std::string cprFile;  ///< --cpr: ratios predicted for the run's NFE and guidance
 };
-void addSolverFlags(CLI::App& command, SolverFlags& flags, bool withRatios = true);
+/// Which of the solver flags a command takes: all of them; all but --ratios/--cpr (commands that
+/// search or compare ratios themselves); or also without --nfe (commands that take an NFE list).
+enum class SolverFlagSet { All, WithoutRatios, WithoutRatiosOrNfe };
+void addSolverFlags(CLI::App& command, SolverFlags& flags, SolverFlagSet set = SolverFlagSet::All);
 /// Builds and validates the config: ratios read from --ratios, or predicted by --cpr (a .npy or a
 /// package folder with a compensation entry) for `guidance`. A command that passes no guidance
 /// has no use for --cpr and refuses it rather than ignoring it.

@@ -87,15 +87,17 @@ void runEvaluate(const EvaluateFlags& flags) {
     const HeldOutEvaluation evaluation =
         evaluateHeldOut(denoiser, data.noise.to(parseDevice(flags.model.device)), entries, truthOptions);
 
-    std::printf("held-out evaluation: %s, nfe %d, cfg %g, %d datapoints (seeds %llu..%llu), ground-truth error %.3e\n",
+    std::printf("held-out evaluation: %s, nfe %d, cfg %g, %d datapoints (seeds %llu..%llu), ground-truth error max %.3e, rms %.3e\n",
                 model->info().source.c_str(), base.steps, flags.cfg, flags.heldout, static_cast<unsigned long long>(firstSeed),
-                static_cast<unsigned long long>(firstSeed + uint64_t(flags.heldout) - 1), evaluation.groundTruthError);
+                static_cast<unsigned long long>(firstSeed + uint64_t(flags.heldout) - 1), evaluation.groundTruthError,
+                evaluation.groundTruthErrorRms);
     std::printf("%-36s %5s %12s  %-27s %10s\n", "configuration", "NFE", "MSE mean", "95% interval",
                 ("vs " + entries.front().name).c_str());
     const double reference = evaluation.rows.front().mse.mean;
     for (const auto& row : evaluation.rows)
         std::printf("%-36s %5d %12.4e  [%11.4e, %11.4e] %10.4f\n", row.name.c_str(), row.config.steps, row.mse.mean, row.mse.lower,
                     row.mse.upper, row.mse.mean / reference);
+    warnIfGroundTruthTooCoarse(evaluation);
     if (!flags.details.empty()) {
         nlohmann::json rows = nlohmann::json::array();
         for (const auto& row : evaluation.rows)
@@ -103,7 +105,8 @@ void runEvaluate(const EvaluateFlags& flags) {
                             {"mse_upper", row.mse.upper}, {"per_datapoint", row.perDatapoint}});
         const nlohmann::json document = {{"model", model->info().source}, {"nfe", base.steps}, {"cfg", flags.cfg},
                                          {"first_seed", firstSeed}, {"datapoints", flags.heldout},
-                                         {"gt_error", evaluation.groundTruthError}, {"rows", rows}};
+                                         {"gt_error", evaluation.groundTruthError},
+                                         {"gt_error_rms", evaluation.groundTruthErrorRms}, {"rows", rows}};
         writeFileAtomically(flags.details, document.dump(2) + "\n");
     }
 }
@@ -114,7 +117,7 @@ void registerEvaluateCommand(CLI::App& app) {
     auto flags = std::make_shared<EvaluateFlags>();
     CLI::App* command = app.add_subcommand("evaluate", "Held-out final-state MSE vs the ground truth, with 95% intervals");
     addModelFlags(*command, flags->model);
-    addSolverFlags(*command, flags->solver, false);
+    addSolverFlags(*command, flags->solver, SolverFlagSet::WithoutRatios);
     command->add_option("--cfg", flags->cfg, "Classifier-free guidance scale")->capture_default_str();
     command->add_option("--heldout", flags->heldout, "Held-out datapoints (seeds from seed + 1000000)")->capture_default_str();
     command->add_option("--seed", flags->seed, "Search seed; held-out seeds start at seed + 1000000")->capture_default_str();

@@ -62,6 +62,7 @@ void runGroundTruth(const GroundTruthCommandFlags& flags) {
                                       {"cfg", flags.batch.cfg}, {"fine", options.fineSteps},
                                       {"fine_per_interval", truth.finePerInterval}, {"fine_solver", toString(options.fineSolver)},
                                       {"error", std::isfinite(truth.error) ? nlohmann::json(truth.error) : nlohmann::json(nullptr)},
+                                      {"error_rms", std::isfinite(truth.errorRms) ? nlohmann::json(truth.errorRms) : nlohmann::json(nullptr)},
                                       {"states", files}};
         writeFileAtomically((std::filesystem::path(flags.out) / "gt.json").string(), index.dump(2) + "\n");
     }
@@ -70,7 +71,8 @@ void runGroundTruth(const GroundTruthCommandFlags& flags) {
                 flags.nfe, flags.grid.c_str(), truth.finePerInterval, toString(options.fineSolver).c_str(),
                 truth.finePerInterval * flags.nfe);
     if (std::isfinite(truth.error))
-        std::printf("ground-truth error: %.6e (max |change| of the final state with half the fine steps)\n", truth.error);
+        std::printf("ground-truth error: max %.6e, rms %.6e (change of the final state with half the fine steps)\n", truth.error,
+                    truth.errorRms);
     else
         std::printf("ground-truth error: unknown (one fine step per interval cannot be halved)\n");
     std::printf("%s in %.3f s%s%s\n",

@@ -21,7 +21,7 @@ struct SearchFlags {
     SolverFlags solver;
     GroundTruthFlags truth;
     double cfg = 1.0;
-    std::string optimizer = "golden";
+    std::string optimizer = "scan";
     int datapoints = 10;
     uint64_t seed = 0;
     SearchOptions search;
@@ -34,8 +34,7 @@ void runSearch(const SearchFlags& flags) {
     const SolverConfig config = toSolverConfig(flags.solver);
     SearchOptions options = flags.search;
     options.optimizer = parseRatioOptimizer(flags.optimizer);
-    if (options.golden.budget < 3)
-        throw Error(ErrorCode::InvalidArgument, "budget: must be >= 3, got " + std::to_string(options.golden.budget));
+    validate(options);  // before the ground truth is computed
     const GroundTruthOptions truthOptions = toGroundTruthOptions(flags.truth);
     const Datapoints data = makeDatapoints(*model, flags.seed, flags.datapoints);
     const c10::Device device = parseDevice(flags.model.device);
@@ -65,12 +64,12 @@ void registerSearchCommand(CLI::App& app) {
     auto flags = std::make_shared<SearchFlags>();
     CLI::App* command = app.add_subcommand("search", "Search the dynamic-compensation ratios against a fine ground truth");
     addModelFlags(*command, flags->model);
-    addSolverFlags(*command, flags->solver, false);
+    addSolverFlags(*command, flags->solver, SolverFlagSet::WithoutRatios);
     command->add_option("--cfg", flags->cfg, "Classifier-free guidance scale")->capture_default_str();
-    command->add_option("--optimizer", flags->optimizer, "golden (derivative-free) or adamw (the paper's)")->capture_default_str();
+    command->add_option("--optimizer", flags->optimizer, "scan (global scan + Brent), golden (bracket from 1 + Brent) or adamw (the paper's)")->capture_default_str();
     command->add_option("--datapoints", flags->datapoints, "Search batch: seeds seed..seed+n-1, classes cycled")->capture_default_str();
     command->add_option("--seed", flags->seed, "First seed of the search batch")->capture_default_str();
-    addGoldenFlags(*command, flags->search);
+    addOptimizerFlags(*command, flags->search);
     addGroundTruthFlags(*command, flags->truth);
     command->add_option("--out", flags->out, "Ratio file to write (JSON with metadata)")->required();
     command->add_flag("--quiet,-q", flags->quiet, "No progress on stderr");

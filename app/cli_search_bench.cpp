@@ -1,10 +1,11 @@
-// `dcscope-cli search-bench`: cost and held-out quality of the ratio search, rho = 1 vs adamw vs
-// golden vs the public reference's own search (adamw on its own target), over several NFE. Timing
-// lives here, never in unit tests.
+// `dcscope-cli search-bench`: cost and held-out quality of the ratio search, rho = 1 vs the public
+// reference's own search (adamw on its own target) vs adamw vs scan (the default) and golden,
+// over several NFE. Timing lives here, never in unit tests.
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <array>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 
 #include "cli_commands.h"
@@ -28,6 +29,7 @@ struct SearchBenchFlags {
     int heldout = 256;
     int repeats = 5;
     uint64_t seed = 0;
+    std::vector<std::string> methods{"ref", "adamw", "scan"};
     SearchOptions search;
 };
 
@@ -85,18 +87,50 @@ GroundTruth referenceSearchTarget(const FinePath& path, const std::vector<double
 // Held-out MSEs are heavy-tailed at high guidance (a few datapoints switch modes or blow up), and
 // a 10-datapoint search batch is a noisy sample: so every search is repeated on `repeats`
 // independent batches (seeds seed + r * datapoints) and scored on one large held-out set.
+// A method of the bench: an optimiser against the exact ground truth, or "ref", the reference's
+// own search (adamw against its own target).
+struct BenchMethod {
+    std::string name;
+    RatioOptimizer optimizer;
+    bool referenceTarget;
+};
+
+std::vector<BenchMethod> parseMethods(const std::vector<std::string>& names) {
+    std::vector<BenchMethod> methods;
+    for (const auto& name : names) {
+        if (name == "ref") methods.push_back({name, RatioOptimizer::AdamW, true});
+        else methods.push_back({name, parseRatioOptimizer(name), false});  // names the bad method
+    }
+    if (methods.empty()) throw Error(ErrorCode::InvalidArgument, "methods: need at least one of ref, adamw, golden, scan");
+    return methods;
+}
+
+const MethodTotals* findTotals(const std::vector<MethodTotals>& totals, const std::string& name) {
+    for (const auto& total : totals)
+        if (total.name == name) return &total;
+    return nullptr;
+}
+
+// Held-out MSEs are heavy-tailed at high guidance (a few datapoints switch modes or blow up), and
+// a 10-datapoint search batch is a noisy sample: so every search is repeated on `repeats`
+// independent batches (seeds seed + r * datapoints) and scored on one large held-out set. Every
+// ratio of held-out MSEs carries a 95% bootstrap interval over the held-out datapoints.
 void runSearchBench(const SearchBenchFlags& flags) {
     if (flags.repeats < 1) throw Error(ErrorCode::InvalidArgument, "repeats: must be >= 1");
     if (flags.heldout < 2) throw Error(ErrorCode::InvalidArgument, "heldout: need at least 2 datapoints for an interval");
+    if (flags.nfes.empty()) throw Error(ErrorCode::InvalidArgument, "nfe: need at least one value");
+    const std::vector<BenchMethod> methods = parseMethods(flags.methods);
+    validate(flags.search);
     const auto model = openModel(flags.model);
     const c10::Device device = parseDevice(flags.model.device);
     const GroundTruthOptions truthOptions = toGroundTruthOptions(flags.truth);
     const Datapoints heldOut = makeDatapoints(*model, flags.seed + kHeldOutSeedOffset, flags.heldout);
     GuidedDenoiser heldOutDenoiser(*model, Conditioning{heldOut.classes, flags.cfg}, &interruptToken());
     const at::Tensor heldOutNoise = heldOut.noise.to(device);
+    const std::string defaultMethod = toString(SearchOptions{}.optimizer);
 
     SolverFlags solverFlags = flags.solver;
-    solverFlags.nfe = flags.nfes.empty() ? 1 : flags.nfes.front();
+    solverFlags.nfe = flags.nfes.front();
     std::printf("search-bench: %s, %s, cfg %g; %d search batch(es) of %d datapoints (seeds from %llu), %d held-out datapoints "
                 "(seeds from %llu); ground truth %d %s steps\n",
                 model->info().source.c_str(), solverLabel(toSolverConfig(solverFlags)).c_str(), flags.cfg, flags.repeats,
@@ -104,35 +138,38 @@ void runSearchBench(const SearchBenchFlags& flags) {
                 static_cast<unsigned long long>(flags.seed + kHeldOutSeedOffset), truthOptions.fineSteps,
                 toString(truthOptions.fineSolver).c_str());
     std::printf("ref: adamw against the reference's target (a plain %d-step time-uniform DDIM run, state at the last fine time "
-                "above t_k)\n", truthOptions.fineSteps);
-    std::printf("evals, seconds: per search; MSE: held-out mean with its 95%% interval; ratio: MSE / MSE(rho=1); "
-                "median ratio: median over datapoints of the per-datapoint ratio\n");
-    std::printf("%4s  %-8s %7s %9s %12s  %-27s %7s %8s\n", "NFE", "method", "evals", "seconds", "held-out MSE", "95% interval",
-                "ratio", "med.rat");
+                "above t_k); %s is the default search\n", truthOptions.fineSteps, defaultMethod.c_str());
+    std::printf("evals, seconds: per search; MSE: held-out mean with its 95%% t interval; ratio: MSE / MSE(rho=1) with its 95%% "
+                "bootstrap interval; med.rat: median over datapoints of the per-datapoint ratio\n");
+    std::printf("%4s  %-8s %7s %9s %12s  %-27s %7s  %-17s %8s\n", "NFE", "method", "evals", "seconds", "held-out MSE", "95% interval",
+                "ratio", "ratio 95% interval", "med.rat");
     std::vector<FinePath> referencePaths(size_t(flags.repeats));  // one per search batch, shared by all NFE
     for (int nfe : flags.nfes) {
         solverFlags.nfe = nfe;
         const SolverConfig config = toSolverConfig(solverFlags);
         const MultistepSampler sampler(model->schedule(), config);
-        std::vector<MethodTotals> totals{{"rho=1", 0, 0.0, {}}, {"adamw", 0, 0.0, {}}, {"golden", 0, 0.0, {}}, {"ref", 0, 0.0, {}}};
+        std::vector<MethodTotals> totals{{"rho=1", 0, 0.0, {}}};
+        for (const auto& method : methods) totals.push_back({method.name, 0, 0.0, {}});
         for (auto& total : totals) total.perDatapoint.assign(size_t(flags.heldout), 0.0);
-        double truthError = 0.0;
+        double truthError = 0.0, truthErrorRms = 0.0, searchTruthErrorRms = 0.0;
         for (int r = 0; r < flags.repeats; ++r) {
             const Datapoints search = makeDatapoints(*model, flags.seed + uint64_t(r) * uint64_t(flags.datapoints), flags.datapoints);
             GuidedDenoiser searchDenoiser(*model, Conditioning{search.classes, flags.cfg}, &interruptToken());
             const at::Tensor searchNoise = search.noise.to(device);
             const GroundTruth truth = computeGroundTruth(searchDenoiser, searchNoise, sampler.times(), truthOptions);
-            if (referencePaths[size_t(r)].states.empty())
-                referencePaths[size_t(r)] = plainDdimPath(searchDenoiser, searchNoise, truthOptions.fineSteps);
-            const GroundTruth referenceTarget = referenceSearchTarget(referencePaths[size_t(r)], sampler.times());
-            // totals[m + 1]: adamw and golden on the exact ground truth, then the reference's own search.
-            const std::array<std::pair<RatioOptimizer, const GroundTruth*>, 3> methods{
-                {{RatioOptimizer::AdamW, &truth}, {RatioOptimizer::Golden, &truth}, {RatioOptimizer::AdamW, &referenceTarget}}};
+            searchTruthErrorRms = std::max(searchTruthErrorRms, truth.errorRms);
+            GroundTruth referenceTarget;
             std::vector<EvaluationEntry> entries{{totals[0].name, config}};
             for (size_t m = 0; m < methods.size(); ++m) {
+                if (methods[m].referenceTarget && referenceTarget.states.empty()) {
+                    if (referencePaths[size_t(r)].states.empty())
+                        referencePaths[size_t(r)] = plainDdimPath(searchDenoiser, searchNoise, truthOptions.fineSteps);
+                    referenceTarget = referenceSearchTarget(referencePaths[size_t(r)], sampler.times());
+                }
                 SearchOptions options = flags.search;
-                options.optimizer = methods[m].first;
-                const SearchResult result = searchRatios(searchDenoiser, searchNoise, config, *methods[m].second, options);
+                options.optimizer = methods[m].optimizer;
+                const SearchResult result =
+                    searchRatios(searchDenoiser, searchNoise, config, methods[m].referenceTarget ? referenceTarget : truth, options);
                 MethodTotals& total = totals[m + 1];
                 total.evaluations += result.evaluations;
                 total.seconds += result.seconds;
@@ -142,25 +179,47 @@ void runSearchBench(const SearchBenchFlags& flags) {
             }
             const HeldOutEvaluation evaluation = evaluateHeldOut(heldOutDenoiser, heldOutNoise, entries, truthOptions);
             truthError = std::max(truthError, evaluation.groundTruthError);
+            truthErrorRms = std::max(truthErrorRms, evaluation.groundTruthErrorRms);
             for (size_t m = 0; m < totals.size(); ++m)
                 for (size_t d = 0; d < totals[m].perDatapoint.size(); ++d)
                     totals[m].perDatapoint[d] += evaluation.rows[m].perDatapoint[d] / flags.repeats;
         }
-        const MeanInterval reference = meanWithInterval(totals[0].perDatapoint);
+        double smallestMse = std::numeric_limits<double>::infinity();
+        std::vector<RatioInterval> ratios;
         for (const auto& total : totals) {
             const MeanInterval mse = meanWithInterval(total.perDatapoint);
-            std::vector<double> ratios;
-            for (size_t d = 0; d < total.perDatapoint.size(); ++d) ratios.push_back(total.perDatapoint[d] / totals[0].perDatapoint[d]);
-            std::printf("%4d  %-8s %7.1f %9.4f %12.4e  [%11.4e, %11.4e] %7.4f %8.4f\n", nfe, total.name.c_str(),
+            smallestMse = std::min(smallestMse, mse.mean);
+            const RatioInterval ratio = ratioOfMeansInterval(total.perDatapoint, totals[0].perDatapoint);
+            ratios.push_back(ratio);
+            std::vector<double> perDatapointRatios;
+            for (size_t d = 0; d < total.perDatapoint.size(); ++d)
+                perDatapointRatios.push_back(total.perDatapoint[d] / totals[0].perDatapoint[d]);
+            std::printf("%4d  %-8s %7.1f %9.4f %12.4e  [%11.4e, %11.4e] %7.4f  [%6.4f, %6.4f] %8.4f\n", nfe, total.name.c_str(),
                         double(total.evaluations) / flags.repeats, total.seconds / flags.repeats, mse.mean, mse.lower, mse.upper,
-                        mse.mean / reference.mean, median(ratios));
+                        ratio.ratio, ratio.lower, ratio.upper, median(perDatapointRatios));
         }
-        const double adamwMse = meanWithInterval(totals[1].perDatapoint).mean, goldenMse = meanWithInterval(totals[2].perDatapoint).mean;
-        const double referenceMse = meanWithInterval(totals[3].perDatapoint).mean;
-        std::printf("%4d  golden/adamw: evaluations %.3f (target <= 0.333), held-out MSE %.4f (target <= 1); golden/ref held-out MSE "
-                    "%.4f; ground-truth error %.2e\n",
-                    nfe, double(totals[2].evaluations) / std::max(1L, totals[1].evaluations), goldenMse / adamwMse,
-                    goldenMse / referenceMse, truthError);
+        // The default search against the reference's and adamw's, where the bench ran them.
+        const MethodTotals* chosen = findTotals(totals, defaultMethod);
+        const MethodTotals* reference = findTotals(totals, "ref");
+        const MethodTotals* adamw = findTotals(totals, "adamw");
+        if (chosen && reference) {
+            const size_t c = size_t(chosen - totals.data()), f = size_t(reference - totals.data());
+            const RatioInterval paired = ratioOfMeansInterval(chosen->perDatapoint, reference->perDatapoint);
+            const char* verdict = ratios[c].ratio <= ratios[f].ratio ? "at or below ref"
+                                  : ratios[c].lower > ratios[f].upper ? "WORSE than ref (intervals apart)"
+                                                                      : "above ref, intervals overlap";
+            std::printf("%4d  %s/ref held-out MSE %.4f [%.4f, %.4f] (paired bootstrap): %s\n", nfe, defaultMethod.c_str(), paired.ratio,
+                        paired.lower, paired.upper, verdict);
+        }
+        if (chosen && adamw)
+            std::printf("%4d  %s/adamw: evaluations %.3f (target <= 0.333), held-out MSE %.4f\n", nfe, defaultMethod.c_str(),
+                        double(chosen->evaluations) / std::max(1L, adamw->evaluations),
+                        meanWithInterval(chosen->perDatapoint).mean / meanWithInterval(adamw->perDatapoint).mean);
+        std::printf("%4d  ground-truth error (held out): max %.2e, rms %.2e; search batch rms %.2e; smallest rms error %.2e\n", nfe,
+                    truthError, truthErrorRms, searchTruthErrorRms, std::sqrt(smallestMse));
+        if (groundTruthTooCoarse(truthErrorRms, smallestMse))
+            std::printf("%4d  warning: the ground truth's rms error is not below a tenth of the smallest rms error: raise --fine or "
+                        "use --fine-solver dpmpp2m\n", nfe);
         std::fflush(stdout);
     }
 }
@@ -169,21 +228,22 @@ void runSearchBench(const SearchBenchFlags& flags) {
 
 void registerSearchBenchCommand(CLI::App& app) {
     auto flags = std::make_shared<SearchBenchFlags>();
-    CLI::App* command = app.add_subcommand("search-bench", "Ratio search cost and held-out MSE: rho = 1 vs adamw vs golden vs the reference's search");
-    command->add_option("--model", flags->model.model, "Model package folder or builtin:NAME")->capture_default_str();
+    CLI::App* command = app.add_subcommand(
+        "search-bench", "Ratio search cost and held-out MSE: rho = 1 vs the reference's search vs adamw vs scan (and golden)");
+    command->add_option("--model", flags->model.model, "Model package folder, builtin:NAME, or default (the embedded package)")
+        ->capture_default_str();
     command->add_option("--device", flags->model.device, "cpu, cuda or cuda:N")->capture_default_str();
     command->add_option("--nfe", flags->nfes, "NFE values")->delimiter(',')->capture_default_str();
-    command->add_option("--solver", flags->solver.solver, "ddim, dpmpp or unipc")->capture_default_str();
-    command->add_option("--variant", flags->solver.variant, "UniPC variant bh1 or bh2")->capture_default_str();
-    command->add_option("--order", flags->solver.order, "Solver order 1-3")->capture_default_str();
-    command->add_option("--skip", flags->solver.grid, "Time grid: time_uniform, logSNR or time_quadratic")->capture_default_str();
-    command->add_option("--dc-order", flags->solver.dcOrder, "Dynamic compensation order K (1-3)")->capture_default_str();
+    addSolverFlags(*command, flags->solver, SolverFlagSet::WithoutRatiosOrNfe);
     command->add_option("--cfg", flags->cfg, "Classifier-free guidance scale")->capture_default_str();
     command->add_option("--datapoints", flags->datapoints, "Search batch size")->capture_default_str();
     command->add_option("--heldout", flags->heldout, "Held-out datapoints")->capture_default_str();
     command->add_option("--repeats", flags->repeats, "Independent search batches per NFE (results averaged)")->capture_default_str();
     command->add_option("--seed", flags->seed, "First search seed (held-out from seed + 1000000)")->capture_default_str();
-    addGoldenFlags(*command, flags->search);
+    command->add_option("--methods", flags->methods, "Searches to compare: ref, adamw, golden, scan")
+        ->delimiter(',')
+        ->capture_default_str();
+    addOptimizerFlags(*command, flags->search);
     addGroundTruthFlags(*command, flags->truth);
     command->callback([flags] { runSearchBench(*flags); });
 }

@@ -1,6 +1,8 @@
 #include "cli_search_common.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -11,15 +13,21 @@
 
 namespace dcscope::cli {
 
-void addGoldenFlags(CLI::App& command, SearchOptions& search) {
+void addOptimizerFlags(CLI::App& command, SearchOptions& search) {
+    ScanOptions& scan = search.scan;
+    command.add_option("--scan-lower", scan.lower, "scan: smallest ratio scanned")->capture_default_str();
+    command.add_option("--scan-upper", scan.upper, "scan: largest ratio scanned")->capture_default_str();
+    command.add_option("--scan-density", scan.pointsPerOctave, "scan: points per doubling of rho (rho = 2^(j/density))")
+        ->capture_default_str();
+    command.add_option("--refine", scan.refineBudget, "scan: Brent evaluations after the scan, per step")->capture_default_str();
     GoldenOptions& golden = search.golden;
     command.add_option("--budget", golden.budget, "golden: loss evaluations per step")->capture_default_str();
     command.add_option("--golden-step", golden.initialStep, "golden: first bracketing step")->capture_default_str();
     command.add_option("--golden-range", golden.maxDeviation, "golden: search only |rho - 1| <= this");
     command.add_flag("--golden-log", golden.logScale, "golden: search log(rho) (keeps rho > 0)");
-    command.add_option("--free-budget", search.freeTrialBudget, "golden: evaluations per step when a trial needs no model call")
+    command.add_option("--free-budget", search.freeTrialBudget, "scan, golden: evaluations per step when a trial needs no model call")
         ->capture_default_str();
-    command.add_option("--golden-shrink", search.goldenShrink, "golden: keep this fraction of the move from rho = 1 to the minimum")
+    command.add_option("--shrink", search.shrink, "scan, golden: keep this fraction of the move from rho = 1 to the minimum")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
 }
@@ -66,7 +74,7 @@ nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std:
             {"disabled_correctors", config.disabledCorrectors},
             {"dc_order", config.dcOrder},
             {"optimizer", toString(search.optimizer)},
-            {"golden_shrink", search.optimizer == RatioOptimizer::Golden ? nlohmann::json(search.goldenShrink) : nlohmann::json(nullptr)},
+            {"shrink", search.optimizer == RatioOptimizer::AdamW ? nlohmann::json(nullptr) : nlohmann::json(search.shrink)},
             {"model", model},
             {"datapoints", datapoints},
             {"seed", seed},
@@ -101,6 +109,16 @@ std::vector<double> cprRatiosForConfig(const std::string& path, const SolverConf
         throw Error(e.code(), path + ": " + e.what());
     }
     return checked.ratios;
+}
+
+void warnIfGroundTruthTooCoarse(const HeldOutEvaluation& evaluation) {
+    double smallest = std::numeric_limits<double>::infinity();
+    for (const auto& row : evaluation.rows) smallest = std::min(smallest, row.mse.mean);
+    if (evaluation.rows.empty() || !groundTruthTooCoarse(evaluation.groundTruthErrorRms, smallest)) return;
+    std::fprintf(stderr,
+                 "warning: the ground truth's own rms error %.3e is not below a tenth of the smallest rms error in the table "
+                 "(%.3e): raise --fine or use --fine-solver dpmpp2m\n",
+                 evaluation.groundTruthErrorRms, std::sqrt(smallest));
 }
 
 SearchObserver searchProgressPrinter(bool quiet) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "cli_common.h"
+#include "dcscope/evaluation.h"
 #include "dcscope/ground_truth.h"
 #include "dcscope/search.h"
 
@@ -20,8 +21,8 @@ struct GroundTruthFlags {
 void addGroundTruthFlags(CLI::App& command, GroundTruthFlags& flags);
 GroundTruthOptions toGroundTruthOptions(const GroundTruthFlags& flags);
 
-/// The golden optimiser's tuning flags, shared by search and search-bench.
-void addGoldenFlags(CLI::App& command, SearchOptions& search);
+/// The derivative-free optimisers' flags (scan, golden, shrink), shared by search and search-bench.
+void addOptimizerFlags(CLI::App& command, SearchOptions& search);
 
 /// Short label of a solver configuration, e.g. "unipc-bh2-2" or "dpmpp-2".
 std::string solverLabel(const SolverConfig& config);
@@ -37,6 +38,10 @@ std::vector<double> ratiosForConfig(const std::string& path, const SolverConfig&
 
 /// Ratios predicted from --cpr FILE for the config's NFE and guidance `cfg`, validated for it.
 std::vector<double> cprRatiosForConfig(const std::string& path, const SolverConfig& config, double cfg);
+
+/// A warning on stderr when the evaluation's ground truth is too coarse to judge its table
+/// (groundTruthTooCoarse against the smallest mean MSE of its rows), naming --fine and --fine-solver.
+void warnIfGroundTruthTooCoarse(const HeldOutEvaluation& evaluation);
 
 /// One stderr line per searched step, unless quiet.
 SearchObserver searchProgressPrinter(bool quiet);

@@ -99,8 +99,8 @@ private Q_SLOTS:
         for (const char* key : {"nfe", "cfg", "solver", "variant", "order", "grid", "dc_order", "optimizer", "model", "datapoints",
                                 "seed", "steps", "evaluations", "seconds"})
             QVERIFY2(document.contains(key), key);
-        QCOMPARE(document["optimizer"].get<std::string>(), std::string("golden"));
-        QCOMPARE(document["golden_shrink"].get<double>(), 0.9);
+        QCOMPARE(document["optimizer"].get<std::string>(), std::string("scan"));
+        QCOMPARE(document["shrink"].get<double>(), 1.0);
         QCOMPARE(document["steps"].size(), size_t(6));
         QVERIFY(document["steps"][3].contains("loss_before") && document["steps"][3].contains("loss_after"));
         QCOMPARE(dcscope::loadRatios(ratios.toStdString()).size(), size_t(6));
@@ -112,7 +112,7 @@ private Q_SLOTS:
                      dir.path());
         QVERIFY2(run.exitCode == 0, qPrintable(run.err));
         QVERIFY(run.out.contains("dpmpp-2, adamw"));
-        QVERIFY(nlohmann::json::parse(dcscope::readFile(dir.filePath("dpmpp.json").toStdString()))["golden_shrink"].is_null());
+        QVERIFY(nlohmann::json::parse(dcscope::readFile(dir.filePath("dpmpp.json").toStdString()))["shrink"].is_null());
 
         // A CPR file for evaluate and sample.
         const QString coefficients = dir.filePath("c.npy");
@@ -178,30 +178,49 @@ private Q_SLOTS:
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
     }
 
-    void searchBenchComparesRhoOneAdamwGoldenAndTheReferenceSearch() {
+    void searchBenchComparesRhoOneTheReferenceAdamwAndScan() {
         QTemporaryDir dir;
+        // The shared solver flags reach the bench (--no-lower-order-final, --disable-corrector).
         const auto run = runCli(QStringList{"search-bench", "--model", "builtin:gmm-image", "--nfe", "5,6", "--repeats", "2", "--datapoints", "3",
-                                            "--heldout", "4", "--fine", "30", "--no-cache"},
+                                            "--heldout", "4", "--fine", "30", "--no-cache", "--methods", "ref,adamw,scan,golden",
+                                            "--no-lower-order-final", "--disable-corrector", "1"},
                                 dir.path());
         QVERIFY2(run.exitCode == 0, qPrintable(run.err));
-        // "NFE method evals seconds MSE [lower, upper] ratio median" for every NFE and method.
-        const auto row = [&](int nfe, const QString& method) {
-            const QRegularExpression pattern(QString(R"(^\s*%1\s+%2\s+(\S+)\s+\S+\s+\S+\s+\[.*\]\s+(\S+)\s+\S+$)").arg(nfe).arg(QRegularExpression::escape(method)),
-                                             QRegularExpression::MultilineOption);
-            const auto match = pattern.match(run.out);
-            return match.hasMatch() ? std::make_pair(match.captured(1).toDouble(), match.captured(2).toDouble()) : std::make_pair(-1.0, -1.0);
+        // "NFE method evals seconds MSE [lower, upper] ratio [lower, upper] median" for every NFE and method.
+        struct Row {
+            double evaluations = -1, ratio = -1, lower = -1, upper = -1;
         };
+        const auto row = [&](int nfe, const QString& method) {
+            const QRegularExpression pattern(
+                QString(R"(^\s*%1\s+%2\s+(\S+)\s+\S+\s+\S+\s+\[[^]]*\]\s+(\S+)\s+\[\s*(\S+),\s*(\S+)\]\s+\S+$)")
+                    .arg(nfe)
+                    .arg(QRegularExpression::escape(method)),
+                QRegularExpression::MultilineOption);
+            const auto match = pattern.match(run.out);
+            return match.hasMatch() ? Row{match.captured(1).toDouble(), match.captured(2).toDouble(), match.captured(3).toDouble(),
+                                          match.captured(4).toDouble()}
+                                    : Row{};
+        };
+        QVERIFY2(run.out.contains("unipc-bh2-2"), qPrintable(run.out));
         for (int nfe : {5, 6}) {
-            const auto [plainEvaluations, plainRatio] = row(nfe, "rho=1");
-            QCOMPARE(plainEvaluations, 0.0);
-            QCOMPARE(plainRatio, 1.0);
-            const auto adamw = row(nfe, "adamw"), golden = row(nfe, "golden"), reference = row(nfe, "ref");
-            QVERIFY2(adamw.first > 0 && golden.first > 0 && reference.first > 0, qPrintable(run.out));
-            QCOMPARE(reference.first, adamw.first);  // the same optimiser, another target
-            QVERIFY2(3 * golden.first <= adamw.first, qPrintable(run.out));
-            for (double ratio : {adamw.second, golden.second, reference.second}) QVERIFY2(std::isfinite(ratio) && ratio > 0, qPrintable(run.out));
+            const Row plain = row(nfe, "rho=1");
+            QCOMPARE(plain.evaluations, 0.0);
+            QCOMPARE(plain.ratio, 1.0);
+            QCOMPARE(plain.lower, 1.0);  // a ratio of a sample with itself has no spread
+            QCOMPARE(plain.upper, 1.0);
+            const Row adamw = row(nfe, "adamw"), scan = row(nfe, "scan"), golden = row(nfe, "golden"), reference = row(nfe, "ref");
+            QVERIFY2(adamw.evaluations > 0 && scan.evaluations > 0 && golden.evaluations > 0 && reference.evaluations > 0, qPrintable(run.out));
+            QCOMPARE(reference.evaluations, adamw.evaluations);  // the same optimiser, another target
+            QVERIFY2(3 * scan.evaluations <= adamw.evaluations, qPrintable(run.out));
+            for (const Row& r : {adamw, scan, golden, reference})
+                QVERIFY2(std::isfinite(r.ratio) && r.ratio > 0 && r.lower <= r.ratio && r.ratio <= r.upper, qPrintable(run.out));
         }
-        QCOMPARE(run.out.count("golden/ref held-out MSE"), 2);
+        QCOMPARE(run.out.count("scan/ref held-out MSE"), 2);
+        QCOMPARE(run.out.count("scan/adamw: evaluations"), 2);
+        QCOMPARE(run.out.count("ground-truth error (held out): max"), 2);
+
+        const QString problem = badInputProblem(runCli(QStringList{"search-bench", "--methods", "ref,sgd", "--nfe", "5"}, dir.path()), "optimizer 'sgd'");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
     }
 
     void badRatioFilesAreOneLineErrors() {
@@ -221,10 +240,15 @@ private Q_SLOTS:
                                          dir.path()),
                                   "optimizer 'sgd'");
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
-        problem = badInputProblem(runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--golden-shrink", "1.5", "--out",
+        problem = badInputProblem(runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--shrink", "1.5", "--out",
                                                      dir.filePath("x.json")},
                                          dir.path()),
-                                  "--golden-shrink");
+                                  "--shrink");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        problem = badInputProblem(runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--scan-lower", "1.5", "--scan-upper",
+                                                     "1.2", "--out", dir.filePath("x.json")},
+                                         dir.path()),
+                                  "scan: the range");
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
         problem = badInputProblem(runCli(QStringList{"gt", "--model", "builtin:gmm-image", "--nfe", "5", "--fine-solver", "rk4"}, dir.path()), "fine-solver 'rk4'");
         QVERIFY2(problem.isEmpty(), qPrintable(problem));

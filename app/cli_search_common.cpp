@@ -111,14 +111,21 @@ std::vector<double> cprRatiosForConfig(const std::string& path, const SolverConf
     return checked.ratios;
 }
 
+std::string groundTruthWarning(double groundTruthErrorRms, double smallestMse) {
+    if (!groundTruthTooCoarse(groundTruthErrorRms, smallestMse)) return {};
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "warning: the ground truth's own rms error %.3e is not below a tenth of the smallest rms error in the table (%.3e): "
+                  "raise --fine (or use --fine-solver dpmpp2m)",
+                  groundTruthErrorRms, std::sqrt(std::max(0.0, smallestMse)));
+    return text;
+}
+
 void warnIfGroundTruthTooCoarse(const HeldOutEvaluation& evaluation) {
     double smallest = std::numeric_limits<double>::infinity();
     for (const auto& row : evaluation.rows) smallest = std::min(smallest, row.mse.mean);
-    if (evaluation.rows.empty() || !groundTruthTooCoarse(evaluation.groundTruthErrorRms, smallest)) return;
-    std::fprintf(stderr,
-                 "warning: the ground truth's own rms error %.3e is not below a tenth of the smallest rms error in the table "
-                 "(%.3e): raise --fine or use --fine-solver dpmpp2m\n",
-                 evaluation.groundTruthErrorRms, std::sqrt(smallest));
+    const std::string warning = evaluation.rows.empty() ? std::string() : groundTruthWarning(evaluation.groundTruthErrorRms, smallest);
+    if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
 }
 
 SearchObserver searchProgressPrinter(bool quiet) {

@@ -15,7 +15,7 @@ namespace dcscope::cli {
 /// Ground-truth flags shared by gt, search, evaluate and search-bench.
 struct GroundTruthFlags {
     int fine = 200;
-    std::string fineSolver = "ddim";
+    std::string fineSolver = toString(GroundTruthOptions{}.fineSolver);
     bool noCache = false;
 };
 void addGroundTruthFlags(CLI::App& command, GroundTruthFlags& flags);
@@ -38,6 +38,10 @@ std::vector<double> ratiosForConfig(const std::string& path, const SolverConfig&
 
 /// Ratios predicted from --cpr FILE for the config's NFE and guidance `cfg`, validated for it.
 std::vector<double> cprRatiosForConfig(const std::string& path, const SolverConfig& config, double cfg);
+
+/// The warning line for a ground truth too coarse to judge errors down to smallestMse
+/// (groundTruthTooCoarse), naming the flags that fix it; empty when it is fine.
+std::string groundTruthWarning(double groundTruthErrorRms, double smallestMse);
 
 /// A warning on stderr when the evaluation's ground truth is too coarse to judge its table
 /// (groundTruthTooCoarse against the smallest mean MSE of its rows), naming --fine and --fine-solver.

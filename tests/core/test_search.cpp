@@ -28,9 +28,11 @@ SolverConfig uniPC(int steps, int order = 2) {
 }
 
 struct Setup {
-    std::shared_ptr<GaussianMixtureModel> model = GaussianMixtureModel::builtin("gmm-image");
+    explicit Setup(const std::string& name = "gmm-image", int heldOutCount = 32)
+        : model(GaussianMixtureModel::builtin(name)), heldOut(makeDatapoints(*model, kHeldOutSeedOffset, heldOutCount)) {}
+    std::shared_ptr<GaussianMixtureModel> model;
     Datapoints search = makeDatapoints(*model, 0, 10);
-    Datapoints heldOut = makeDatapoints(*model, kHeldOutSeedOffset, 32);
+    Datapoints heldOut;
     GuidedDenoiser searchDenoiser{*model, Conditioning{search.classes, 7.5}};
     GuidedDenoiser heldOutDenoiser{*model, Conditioning{heldOut.classes, 7.5}};
 
@@ -200,19 +202,22 @@ private Q_SLOTS:
     }
 
     void searchReducesHeldOutError_data() {
+        QTest::addColumn<QString>("model");
         QTest::addColumn<int>("steps");
         QTest::addColumn<int>("order");
-        // Order 3 as in the reference's search. At guidance 7.5 the held-out MSE of this model is
-        // heavy-tailed (a few datapoints switch mixture components): with order 2 the mean over 32
-        // datapoints is decided by those few, and a 10-datapoint search batch that contains such a
-        // datapoint fits it at the expense of the rest (see the search-bench notes in README.md).
-        QTest::newRow("nfe 8, order 3") << 8 << 3;
-        QTest::newRow("nfe 10, order 3") << 10 << 3;
+        // Where the gain is far outside the noise of one search batch (search-bench, README): on
+        // gmm-image at guidance 7.5 the held-out MSE is heavy-tailed (a few datapoints switch
+        // mixture components), so its mean moves with the batch except where DC removes a blow-up
+        // (order 3, NFE 8); on gmm2d DC halves the error at NFE 8 and 10 for every batch tried.
+        QTest::newRow("gmm-image, nfe 8, order 3") << "gmm-image" << 8 << 3;
+        QTest::newRow("gmm2d, nfe 8, order 2") << "gmm2d" << 8 << 2;
+        QTest::newRow("gmm2d, nfe 10, order 2") << "gmm2d" << 10 << 2;
     }
     void searchReducesHeldOutError() {
+        QFETCH(QString, model);
         QFETCH(int, steps);
         QFETCH(int, order);
-        Setup setup;
+        Setup setup(model.toStdString(), 256);
         const SolverConfig config = uniPC(steps, order);
         const SearchResult result = setup.run(config, SearchOptions{}.optimizer);
         QCOMPARE(result.ratios.size(), size_t(steps));
@@ -220,27 +225,29 @@ private Q_SLOTS:
         QCOMPARE(result.ratios[1], 1.0);
         const auto [plain, compensated] = setup.heldOutMse(config, result.ratios);
         qInfo().noquote() << describe(result) << QString("held-out MSE %1 -> %2").arg(plain, 0, 'e', 3).arg(compensated, 0, 'e', 3);
-        QVERIFY2(compensated < 0.9 * plain, qPrintable(describe(result)));
+        QVERIFY2(compensated < 0.7 * plain, qPrintable(describe(result)));
     }
 
-    void defaultSearchMatchesAdamwWithAThirdOfTheEvaluations() {
-        Setup setup;
-        const SolverConfig config = uniPC(10, 3);
+    void defaultSearchMatchesAdamwWithAFifthOfTheEvaluations() {
+        Setup setup("gmm2d", 256);
+        const SolverConfig config = uniPC(10);
         const SearchResult adamw = setup.run(config, RatioOptimizer::AdamW);
-        const SearchResult golden = setup.run(config, SearchOptions{}.optimizer);
+        const SearchResult scan = setup.run(config, SearchOptions{}.optimizer);
         // adamw: 40 forward + 40 backward through the corrector's model call at every searched step
-        // but the last (no model call there), plus the S real model calls.
+        // but the last (no model call there), plus the S real model calls. scan: its 10 points and
+        // 6 Brent steps at those steps, nothing extra for the real update (the trial is reused),
+        // and free trials at the last.
         QCOMPARE(adamw.evaluations, 10 + (10 - 2 - 1) * 80);
-        QVERIFY2(3 * golden.evaluations <= adamw.evaluations, qPrintable(describe(golden)));
-        // Held out both improve on rho = 1 alike (within the 10% the estimate moves between search
-        // batches; measured over 8 batches of 10 datapoints golden/adamw is 0.97..1.1 here).
+        QVERIFY2(scan.evaluations <= 10 + (10 - 2 - 1) * 16, qPrintable(describe(scan)));
+        // Held out both improve on rho = 1 alike (measured on search-bench over two batches:
+        // scan / adamw 0.85-0.99 here).
         const auto [plain, withAdamw] = setup.heldOutMse(config, adamw.ratios);
-        const auto [plain2, withGolden] = setup.heldOutMse(config, golden.ratios);
+        const auto [plain2, withScan] = setup.heldOutMse(config, scan.ratios);
         QCOMPARE(plain, plain2);
-        qInfo().noquote() << "adamw" << describe(adamw) << withAdamw << "default" << describe(golden) << withGolden << "plain" << plain;
-        QVERIFY(withAdamw < plain);
-        QVERIFY(withGolden < plain);
-        QVERIFY2(withGolden <= withAdamw * 1.1, qPrintable(QString("default %1, adamw %2").arg(withGolden).arg(withAdamw)));
+        qInfo().noquote() << "adamw" << describe(adamw) << withAdamw << "scan" << describe(scan) << withScan << "plain" << plain;
+        QVERIFY(withAdamw < 0.7 * plain);
+        QVERIFY(withScan < 0.7 * plain);
+        QVERIFY2(withScan <= withAdamw * 1.1, qPrintable(QString("scan %1, adamw %2").arg(withScan).arg(withAdamw)));
     }
 
     void shrinkMovesTheRatioTowardsOne() {

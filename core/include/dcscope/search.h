@@ -120,9 +120,9 @@ struct SearchOptions {
     /// tolerance instead of within the model-call budget.
     int freeTrialBudget = 40;
     /// golden and scan keep this fraction of the move from 1 to the batch's minimum: rho_k = 1 +
-    /// shrink * (argmin - 1). 1 (the default) is the plain minimum: a shrink of 0.9 won on gmm2d
-    /// but lost on gmm-image and the embedded model on search-bench (README), so no constant is
-    /// applied by default.
+    /// shrink * (argmin - 1). 1 (the default) is the plain minimum: a shrink of 0.9 (once tuned
+    /// on gmm2d) won in 18 and lost in 14 of 32 search-bench cells on gmm-image and gmm2d, on
+    /// both models (README), so no constant is applied by default.
     double shrink = 1.0;
 };
 
@@ -154,11 +154,12 @@ struct SearchResult {
 /// The paper's greedy search (spec section 6): for k = K..S-1 choose rho_k minimising the MSE
 /// (mean over the batch and all elements) between the state at t_{k+1} after DC, the update and
 /// its corrector, and groundTruth.states[k+1] (golden and scan then shrink the move by
-/// options.shrink); then advance with it for real. `noise` is the search batch
-/// (conditioning in the denoiser); `groundTruth` must be for the same noise and the sampler's
-/// grid. config.ratios is ignored. Throws Error(InvalidArgument) for a shrink outside [0, 1]. Evaluation counting: every model call is one, and adamw adds one per backward pass
-/// through a model call. Cancellable between model calls
-/// through the denoiser's token (Error(Cancelled)). Runs on the caller's thread.
+/// options.shrink); then advance with it for real. `noise` is the search batch (conditioning in
+/// the denoiser); `groundTruth` must be for the same noise and the sampler's grid. config.ratios
+/// is ignored. Throws Error(InvalidArgument) for options validate() refuses. Evaluation counting:
+/// every model call is one, and adamw adds one per backward pass through a model call.
+/// Cancellable between model calls through the denoiser's token (Error(Cancelled)). Runs on the
+/// caller's thread.
 SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, const SolverConfig& config,
                           const GroundTruth& groundTruth, const SearchOptions& options = {}, const SearchObserver& observer = {});
 

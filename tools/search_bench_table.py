@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Summarises search-bench outputs (tools/search_bench_grid.sh) as the README's table.
+
+Per cell (model, guidance, batch seed, NFE): the held-out MSE of each search divided by that of
+rho = 1, with its 95% bootstrap interval; then how often the default search (scan) is at or
+below the reference's own search, how often it is worse with intervals apart, and its share of
+adamw's model evaluations.
+
+    tools/search_bench_table.py DIR
+"""
+import re
+import sys
+from pathlib import Path
+
+ROW = re.compile(r"^\s*(\d+)\s+(\S+)\s+([\d.]+)\s+[\d.]+\s+\S+\s+\[[^]]*\]\s+(\S+)\s+\[\s*(\S+),\s*(\S+)\]\s+\S+$")
+
+
+def parse(path):
+    cells = {}
+    for line in path.read_text().splitlines():
+        m = ROW.match(line)
+        if m:
+            nfe, method = int(m.group(1)), m.group(2)
+            cells.setdefault(nfe, {})[method] = (float(m.group(3)), float(m.group(4)), float(m.group(5)), float(m.group(6)))
+    return cells
+
+
+def main(folder):
+    files = sorted(Path(folder).glob("*_cfg*_seed*.txt"))
+    if not files:
+        sys.exit("no search-bench outputs in %s" % folder)
+    print("| model | guidance | seed | NFE | ref | adamw | scan (default) | golden |")
+    print("|---|---|---|---|---|---|---|---|")
+    total = at_or_below = apart_worse = 0
+    evals_scan = evals_adamw = 0.0
+    for path in files:
+        model, cfg, seed = re.match(r"(.+)_cfg([\d.]+)_seed(\d+)\.txt", path.name).groups()
+        for nfe, rows in sorted(parse(path).items()):
+            def cell(name):
+                if name not in rows:
+                    return "-"
+                _, ratio, lo, hi = rows[name]
+                return "%.3f [%.2f, %.2f]" % (ratio, lo, hi)
+            print("| %s | %s | %s | %d | %s | %s | %s | %s |" % (model, cfg, seed, nfe, cell("ref"), cell("adamw"), cell("scan"),
+                                                                 cell("golden")))
+            if "scan" in rows and "ref" in rows:
+                total += 1
+                scan, ref = rows["scan"], rows["ref"]
+                at_or_below += scan[1] <= ref[1]
+                apart_worse += scan[2] > ref[3]
+            if "scan" in rows and "adamw" in rows:
+                evals_scan += rows["scan"][0]
+                evals_adamw += rows["adamw"][0]
+    print()
+    print("cells: %d; scan at or below ref: %d (%.0f%%); scan worse than ref with intervals apart: %d; "
+          "scan's model evaluations / adamw's: %.3f" % (total, at_or_below, 100.0 * at_or_below / max(1, total), apart_worse,
+                                                         evals_scan / max(1.0, evals_adamw)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "search-bench-grid")

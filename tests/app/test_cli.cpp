@@ -1,36 +1,23 @@
 // dcscope-cli as a user runs it: real processes, real files, exit codes and one-line errors.
+#include <QElapsedTimer>
 #include <QProcess>
 #include <QTemporaryDir>
 
+#include <signal.h>
+#include <sys/types.h>
 #include <filesystem>
 #include <fstream>
 
 #include "dcscope/model.h"
 #include "dcscope/npy.h"
 #include "dcscope/search.h"
+#include "support/cli_runner.h"
 #include "support/test_support.h"
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-Run runCli(const QStringList& arguments) {
-    QProcess process;
-    process.start(QStringLiteral(DCSCOPE_CLI_PATH), arguments);
-    if (!process.waitForFinished(120000)) {
-        process.kill();
-        return {};
-    }
-    return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
-}
-
-void writeText(const QString& path, const std::string& text) {
-    std::ofstream(path.toStdString(), std::ios::binary) << text;
-}
+using dcscope::testing::runCli;
+using dcscope::testing::writeText;
 
 }  // namespace
 
@@ -83,13 +70,15 @@ private Q_SLOTS:
         auto sampleWith = [&](const QString& ratios, const QString& out) {
             QStringList args{"sample", "--model", "builtin:gmm2d", "--batch", "8", "--nfe", "6", "--out", dir.filePath(out), "-q"};
             if (!ratios.isEmpty()) args << "--ratios" << dir.filePath(ratios);
-            const auto run = runCli(args);
-            if (run.exitCode != 0) qWarning() << run.err;
-            return dcscope::loadNpy(dir.filePath(out).toStdString());
+            return runCli(args);
         };
-        const auto plain = sampleWith("", "plain.npy");
-        QVERIFY(at::equal(sampleWith("ones.json", "ones.npy"), plain));
-        QVERIFY(!at::equal(sampleWith("dc.json", "dc.npy"), plain));
+        const auto loaded = [&](const QString& out) { return dcscope::loadNpy(dir.filePath(out).toStdString()); };
+        for (const auto& [ratios, out] : {std::pair<QString, QString>{"", "plain.npy"}, {"ones.json", "ones.npy"}, {"dc.json", "dc.npy"}}) {
+            const auto run = sampleWith(ratios, out);
+            QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        }
+        QVERIFY(at::equal(loaded("ones.npy"), loaded("plain.npy")));
+        QVERIFY(!at::equal(loaded("dc.npy"), loaded("plain.npy")));
     }
 
     void infoSummarisesAModel() {
@@ -148,6 +137,28 @@ private Q_SLOTS:
             const auto run = runCli(arguments);
             QVERIFY2(run.exitCode == 2 && run.err.contains(fragment), qPrintable(run.err));
         }
+    }
+
+    void ctrlCStopsWithinAModelCallWithExitCode130() {
+        // A run far too long to finish: SIGINT once it is sampling must end it with exit code 130
+        // and one line on stderr, without waiting for the remaining steps.
+        QProcess process;
+        process.start(QStringLiteral(DCSCOPE_CLI_PATH), {"sample", "--model", "builtin:gmm-image", "--batch", "64", "--nfe", "100000"});
+        QVERIFY(process.waitForStarted());
+        process.setReadChannel(QProcess::StandardError);  // the progress line
+        QString progress;
+        while (!progress.contains(QStringLiteral("step")) && process.waitForReadyRead(10000)) progress += process.readAllStandardError();
+        QVERIFY2(progress.contains(QStringLiteral("step")), qPrintable(progress));  // it is sampling
+        QElapsedTimer sinceInterrupt;
+        sinceInterrupt.start();
+        QCOMPARE(::kill(pid_t(process.processId()), SIGINT), 0);
+        QVERIFY(process.waitForFinished(10000));
+        QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(process.exitCode(), 130);
+        QVERIFY(sinceInterrupt.elapsed() < 5000);
+        const QString rest = QString::fromUtf8(process.readAllStandardError());
+        const QString lastLine = rest.trimmed().section(QLatin1Char('\n'), -1);
+        QVERIFY2(lastLine.contains(QStringLiteral("cancel"), Qt::CaseInsensitive), qPrintable(rest));
     }
 
     void benchQuickRunsAndPrintsATable() {

@@ -13,38 +13,15 @@
 #include "dcscope/compensation.h"
 #include "dcscope/cpr.h"
 #include "dcscope/npy.h"
+#include "support/cli_runner.h"
 #include "support/test_support.h"
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-Run runCli(const QStringList& arguments, const QString& cacheHome) {
-    QProcess process;
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    environment.insert("XDG_CACHE_HOME", cacheHome);
-    process.setProcessEnvironment(environment);
-    process.start(QStringLiteral(DCSCOPE_CLI_PATH), arguments);
-    if (!process.waitForFinished(120000)) {
-        process.kill();
-        return {};
-    }
-    return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
-}
-
-void writeText(const QString& path, const std::string& text) { std::ofstream(path.toStdString(), std::ios::binary) << text; }
-
-// A badly-formed input: exit code 2 and exactly one line on stderr containing `fragment`.
-QString badInputProblem(const Run& run, const QString& fragment) {
-    if (run.exitCode != 2) return QString("exit code %1: %2").arg(run.exitCode).arg(run.err);
-    if (!run.err.contains(fragment)) return "stderr lacks '" + fragment + "': " + run.err;
-    if (run.err.trimmed().contains('\n')) return "stderr is not one line: " + run.err;
-    return {};
-}
+using dcscope::testing::badInputProblem;
+using dcscope::testing::CliRun;
+using dcscope::testing::runCli;
+using dcscope::testing::writeText;
 
 }  // namespace
 

@@ -15,6 +15,7 @@
 #include "dcscope/package_compensation.h"
 #include "dcscope/torchscript_model.h"
 #include "dcscope/npy.h"
+#include "support/cli_runner.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -23,20 +24,7 @@ namespace {
 
 const std::string kPackage = std::string(DCSCOPE_SOURCE_DIR) + "/assets/models/fashion";
 
-struct Run {
-    int exitCode = -1;
-    QString out, err;
-};
-
-Run runCli(const QStringList& arguments) {
-    QProcess process;
-    process.start(QStringLiteral(DCSCOPE_CLI_PATH), arguments);
-    if (!process.waitForFinished(300000)) {
-        process.kill();
-        return {};
-    }
-    return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
-}
+using dcscope::testing::runCli;
 
 QString copyPackage(const QTemporaryDir& dir) {
     const fs::path target = fs::path(dir.path().toStdString()) / "fashion";

@@ -2,6 +2,13 @@
 
 #include <memory>
 
+#include <ATen/ATen.h>
+
+#include "dcscope/gaussian_mixture_model.h"
+#include "dcscope/ground_truth.h"
+#include "dcscope/guided_denoiser.h"
+#include "dcscope/search.h"
+#include "dcscope/solver.h"
 #include "inference_controller.h"
 #include "inference_worker.h"
 
@@ -96,12 +103,38 @@ private Q_SLOTS:
         QVERIFY(result->hasGroundTruth);
         // Core's ground truth: 200 fine steps over 6 intervals are 33 per interval, landing on every t_k.
         QCOMPARE(result->groundTruthFineSteps, 6 * 33);
-        QCOMPARE(result->groundTruthSolver, QStringLiteral("DDIM"));
+        QCOMPARE(result->groundTruthSolver, QString::fromStdString(dcscope::displayName(dcscope::GroundTruthOptions{}.fineSolver)));
         QCOMPARE(result->groundTruthImages.size(), 4);
         QVERIFY(result->groundTruthError > 0.0 && result->groundTruthError < 0.05);
         QCOMPARE(result->plainError.size(), 6);
         QCOMPARE(result->compensatedError.size(), 6);
         QCOMPARE(result->plainError.first().x(), 1.0);
+        // Each point is the RMS distance of that step's state to the ground truth at t_k, as core
+        // computes them for the same datapoints (seed 7: datapoints 7..10, classes in turn).
+        {
+            const auto model = dcscope::GaussianMixtureModel::builtin("gmm-image");
+            const dcscope::Datapoints data = dcscope::makeDatapoints(*model, 7, 4);
+            dcscope::GuidedDenoiser denoiser(*model, dcscope::Conditioning{data.classes, 3.0});
+            for (const bool compensated : {false, true}) {
+                dcscope::SolverConfig config = request.solver;
+                config.ratios = compensated ? request.ratios : std::vector<double>{};
+                const dcscope::MultistepSampler sampler(model->schedule(), config);
+                dcscope::GroundTruthOptions options;
+                options.useCache = false;
+                const dcscope::GroundTruth truth = dcscope::computeGroundTruth(denoiser, data.noise, sampler.times(), options);
+                std::vector<at::Tensor> states;
+                sampler.run(denoiser, data.noise, [&](const dcscope::StepReport& report) { states.push_back(report.x); });
+                const QVector<QPointF>& curve = compensated ? result->compensatedError : result->plainError;
+                QCOMPARE(states.size(), size_t(7));  // t_0 .. t_6
+                for (int k = 1; k <= 6; ++k) {
+                    const double expected =
+                        (states[size_t(k)].to(at::kDouble) - truth.states[size_t(k)].to(at::kDouble)).pow(2).mean().sqrt().item<double>();
+                    QCOMPARE(curve[k - 1].x(), double(k));
+                    QVERIFY2(std::abs(curve[k - 1].y() - expected) <= 1e-9 * expected,
+                             qPrintable(QString("step %1: %2 vs %3").arg(k).arg(curve[k - 1].y()).arg(expected)));
+                }
+            }
+        }
         // The ground truth is far more accurate than 6 UniPC steps: the plain error dominates its own.
         QVERIFY(result->plainError.last().y() > result->groundTruthError);
         // Steps 1 and 2 come before the first ratio that is not 1: both runs agree there exactly.

@@ -75,17 +75,23 @@ private Q_SLOTS:
     }
 
     void sampleButtonUsesTheControls() {
-        MainWindow window(builtinOptions(QStringLiteral("builtin:gmm-image")));
+        // Opens on the 2-D model, then switches to the image model through the combo box.
+        MainWindow window(builtinOptions(QStringLiteral("builtin:gmm2d")));
         window.show();
         QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() != nullptr, 5000);
+        QVERIFY(!window.lastResult()->plainPaths.isEmpty());
+        QVERIFY(window.lastResult()->plainImages.isEmpty());
         auto* modelCombo = child<QComboBox>(window, "modelCombo");
-        modelCombo->setCurrentIndex(modelCombo->findData(QStringLiteral("builtin:gmm-image")));
+        const int imageModel = modelCombo->findData(QStringLiteral("builtin:gmm-image"));
+        QVERIFY(imageModel >= 0 && imageModel != modelCombo->currentIndex());
+        modelCombo->setCurrentIndex(imageModel);
         child<QSpinBox>(window, "nfeSpin")->setValue(6);
         child<QSpinBox>(window, "batchSpin")->setValue(3);
         QCOMPARE(child<RatioCurveEditor>(window, "ratioEditor")->ratios().size(), 6);
         QTest::mouseClick(child<QPushButton>(window, "sampleButton"), Qt::LeftButton);
-        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult()->steps == 6, 5000);
-        QCOMPARE(window.lastResult()->plainImages.size(), 3);
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult()->steps == 6 && window.lastResult()->plainImages.size() == 3, 5000);
+        QCOMPARE(window.lastResult()->plainImages.first().size(), QSize(8, 8));  // gmm-image's 1x8x8 samples
+        QVERIFY(window.lastResult()->plainPaths.isEmpty());
         QTRY_VERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("NFE 6")));
         // The class list comes from the model's labels: two fixed choices plus four classes.
         QCOMPARE(child<QComboBox>(window, "classCombo")->count(), 6);
@@ -166,9 +172,12 @@ private Q_SLOTS:
         auto* cancel = child<QPushButton>(window, "cancelButton");
         QTest::mouseClick(child<QPushButton>(window, "sampleButton"), Qt::LeftButton);
         QVERIFY(cancel->isEnabled());
+        // Cancel the run while it samples (a step of it is on screen), not a request still queued.
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().startsWith(QStringLiteral("Sampling:")), 5000);
         QTest::mouseClick(cancel, Qt::LeftButton);
         QTRY_COMPARE_WITH_TIMEOUT(window.statusBar()->currentMessage(), QStringLiteral("Cancelled."), 5000);
         QVERIFY(!cancel->isEnabled());
+        QVERIFY(window.lastResult() == nullptr);  // 100 steps at batch 256 were far from done
         QVERIFY(m_errors.isEmpty());
     }
 

@@ -112,9 +112,6 @@ private Q_SLOTS:
         QTest::addColumn<int>("solver");
         QTest::addColumn<int>("order");
         QTest::addColumn<double>("cfg");
-        for (int steps : {1, 2, 3, 7}) {
-            (void)steps;
-        }
         QTest::newRow("ddim") << int(SolverType::Ddim) << 1 << 1.0;
         QTest::newRow("dpmpp-2") << int(SolverType::DpmSolverPlusPlus) << 2 << 3.0;
         QTest::newRow("dpmpp-3") << int(SolverType::DpmSolverPlusPlus) << 3 << 1.0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <sstream>
 
 #include "dcscope/compensation.h"
 #include "dcscope/errors.h"
@@ -223,7 +224,26 @@ SamplerState MultistepSampler::advanceImpl(GuidedDenoiser& denoiser, const Sampl
     at::Tensor newDataPrediction;
     SamplerState next;
     next.step = k + 1;
-    next.x = update(state, history, denoiser, newDataPrediction, evaluateNext);
+    if (!compensating || rhoTensor) {
+        next.x = update(state, history, denoiser, newDataPrediction, evaluateNext);
+    } else {
+        // A ratio far from 1 can blow the state up: name the step and the ratio, not the model
+        // that was then handed the non-finite (or enormous) state.
+        const auto blame = [&] {
+            std::ostringstream message;
+            message << "step " << k << ": compensation with rho_" << k << " = " << rho << " made the state non-finite";
+            return Error(ErrorCode::NonFinite, message.str());
+        };
+        const bool check = denoiser.checksFinite();
+        if (check && !at::isfinite(history.back().dataPrediction).all().item<bool>()) throw blame();
+        try {
+            next.x = update(state, history, denoiser, newDataPrediction, evaluateNext);
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::NonFinite) throw blame();
+            throw;
+        }
+        if (check && !at::isfinite(next.x).all().item<bool>()) throw blame();
+    }
     if (newDataPrediction.defined()) {
         history.push_back({m_times[size_t(k) + 1], m_lambdas[size_t(k) + 1], newDataPrediction});
         if (history.size() > m_historySize) history.erase(history.begin(), history.end() - static_cast<long>(m_historySize));

@@ -260,6 +260,31 @@ private Q_SLOTS:
         const std::string missing = dir.path().toStdString() + "/missing.json";
         DCSCOPE_EXPECT_ERROR(dcscope::loadRatios(missing), ErrorCode::BadFile, missing);
     }
+
+    void errorMessagesNeverCarryRawBytes() {
+        using dcscope::printableText;
+        QCOMPARE(printableText("plain text: rho_3 = 0.9"), std::string("plain text: rho_3 = 0.9"));
+        QCOMPARE(printableText("/home/jos\xc3\xa9/r\xc3\xa4tios.json"), std::string("/home/jos\xc3\xa9/r\xc3\xa4tios.json"));  // UTF-8 kept
+        QCOMPARE(printableText("a\nb\tc\x7f"), std::string("a\\x0ab\\x09c\\x7f"));                     // one line, no controls
+        QCOMPARE(printableText("\xff\xfe\x01"), std::string("\\xff\\xfe\\x01"));                       // not UTF-8
+        QCOMPARE(printableText("\xc3"), std::string("\\xc3"));                                          // truncated sequence
+        QCOMPARE(printableText("\xc0\xaf"), std::string("\\xc0\\xaf"));                                // overlong '/'
+        QCOMPARE(printableText("\xed\xa0\x80"), std::string("\\xed\\xa0\\x80"));                       // a surrogate
+        QCOMPARE(printableText("\xc2\x85"), std::string("\\xc2\\x85"));                                // C1 control NEL
+        QCOMPARE(printableText("\xf0\x9f\x99\x82"), std::string("\xf0\x9f\x99\x82"));                   // 4-byte UTF-8
+        // Every Error goes through it: a binary ratio file's message is printable on one line.
+        QTemporaryDir dir;
+        const std::string file = dir.path().toStdString() + "/binary.json";
+        writeBytes(file, std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xd8", 18));
+        try {
+            dcscope::loadRatios(file);
+            QFAIL("a binary ratio file was accepted");
+        } catch (const dcscope::Error& e) {
+            const std::string message = e.what();
+            QVERIFY(message.find(file) != std::string::npos);
+            for (unsigned char c : message) QVERIFY2(c >= 0x20 && c < 0x7f, message.c_str());
+        }
+    }
 };
 
 QTEST_APPLESS_MAIN(TestCompensation)

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "dcscope/compensation.h"
+#include "dcscope/gaussian_mixture_model.h"
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/solver.h"
 #include "support/fake_models.h"
@@ -341,6 +342,36 @@ private Q_SLOTS:
         QCOMPARE(reports[4].ratio, 1.1);
         QVERIFY(at::equal(reports.back().x, result));
         QVERIFY(reports[1].lambda < reports[2].lambda);
+    }
+
+    void aRatioThatBlowsTheStateUpIsNamedNotTheModel_data() {
+        QTest::addColumn<int>("step");
+        QTest::addColumn<double>("rho");
+        QTest::newRow("overflowing compensation") << 3 << 1e200;  // the quadratic in rho overflows to inf
+        QTest::newRow("finite but absurd") << 2 << 1e30;           // finite state, the next model call gives NaN/Inf
+        QTest::newRow("last update") << 5 << 1e200;               // no model call after it
+    }
+    void aRatioThatBlowsTheStateUpIsNamedNotTheModel() {
+        QFETCH(int, step);
+        QFETCH(double, rho);
+        const auto model = GaussianMixtureModel::builtin("gmm-image");
+        const auto noise = noiseFor(*model, 2, 3);
+        auto config = configFor(SolverType::UniPC, 2, 6);
+        config.ratios.assign(6, 1.0);
+        config.ratios[size_t(step)] = rho;
+        GuidedDenoiser denoiser(*model, Conditioning{at::tensor({0L, 1L}), 3.0});
+        const QString expected = QString("step %1: compensation with rho_%1 = ").arg(step);
+        try {
+            const at::Tensor x = sample(denoiser, noise, config);
+            // Only a state that actually stopped being finite must fail.
+            QVERIFY2(at::isfinite(x).all().item<bool>(), "a non-finite result was returned without an error");
+        } catch (const Error& e) {
+            QCOMPARE(e.code(), ErrorCode::NonFinite);
+            QVERIFY2(QString(e.what()).startsWith(expected), e.what());
+            QVERIFY2(!QString(e.what()).contains("model"), e.what());
+        }
+        // The overflowing cases must fail.
+        if (rho > 1e100) DCSCOPE_EXPECT_ERROR(sample(denoiser, noise, config), ErrorCode::NonFinite, expected.toStdString());
     }
 };
 

@@ -37,6 +37,7 @@ public:
     void resetNfe() { m_nfe = 0; }
     /// When false, outputs are not scanned for NaN/Inf (the search checks its loss instead).
     void setCheckFinite(bool check) { m_checkFinite = check; }
+    bool checksFinite() const { return m_checkFinite; }
 
 private:
     at::Tensor toNoise(const at::Tensor& raw, const at::Tensor& x, double t) const;

@@ -15,6 +15,7 @@
 #include <QPixmap>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSaveFile>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -623,7 +624,9 @@ void MainWindow::finishScreenshot(bool succeeded) {
     m_screenshotTaken = true;
     bool saved = false;
     if (succeeded) {
-        saved = grab().save(m_options.screenshotPath, "PNG");
+        // QSaveFile: a crash or a full disk mid-write leaves any previous screenshot intact.
+        QSaveFile file(m_options.screenshotPath);
+        saved = file.open(QIODevice::WriteOnly) && grab().save(&file, "PNG") && file.commit();
         if (!saved) std::fprintf(stderr, "dcscope: could not write %s\n", qPrintable(m_options.screenshotPath));
     }
     QCoreApplication::exit(saved ? 0 : 1);

@@ -2,13 +2,20 @@
 
 #include <ATen/ATen.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "dcscope/errors.h"
@@ -71,16 +78,41 @@ void writeFileAtomically(const std::string& path, const std::string& bytes) {
     std::random_device rd;
     const fs::path temp = target.parent_path() /
         ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
-    {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        if (!out) throw Error(ErrorCode::BadFile, path + ": cannot write file");
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out) {
-            std::error_code ec;
-            fs::remove(temp, ec);
-            throw Error(ErrorCode::BadFile, path + ": write failed (disk full?)");
+    // Fault injection for the crash test (tests/app/test_crash_safe_writes.cpp): stop this many
+    // milliseconds halfway through the temporary file, so a test can kill the process there.
+    const char* pause = std::getenv("DCSCOPE_TEST_PAUSE_WRITES");
+    const int pauseMs = pause ? std::atoi(pause) : 0;
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) throw Error(ErrorCode::BadFile, path + ": cannot write file (" + std::strerror(errno) + ")");
+    const auto abandon = [&](const std::string& why) {
+        ::close(fd);
+        std::error_code ec;
+        fs::remove(temp, ec);
+        throw Error(ErrorCode::BadFile, path + ": " + why);
+    };
+    const auto writeAll = [&](const char* data, size_t size) {
+        while (size > 0) {
+            const ssize_t written = ::write(fd, data, size);
+            if (written < 0 && errno == EINTR) continue;
+            if (written <= 0) return false;
+            data += written;
+            size -= size_t(written);
         }
+        return true;
+    };
+    const size_t half = pauseMs > 0 ? bytes.size() / 2 : bytes.size();
+    if (!writeAll(bytes.data(), half)) abandon("write failed (disk full?)");
+    if (pauseMs > 0) {
+        ::fsync(fd);
+        std::this_thread::sleep_for(std::chrono::milliseconds(pauseMs));
+    }
+    if (!writeAll(bytes.data() + half, bytes.size() - half)) abandon("write failed (disk full?)");
+    // On disk before the rename, so that a power cut cannot leave the new name with old or no data.
+    if (::fsync(fd) != 0) abandon("write failed (fsync)");
+    if (::close(fd) != 0) {
+        std::error_code ec;
+        fs::remove(temp, ec);
+        throw Error(ErrorCode::BadFile, path + ": write failed (close)");
     }
     std::error_code ec;
     fs::rename(temp, target, ec);

@@ -2,6 +2,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QElapsedTimer>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QStackedWidget>
@@ -179,6 +180,33 @@ private Q_SLOTS:
         QVERIFY(!cancel->isEnabled());
         QVERIFY(window.lastResult() == nullptr);  // 100 steps at batch 256 were far from done
         QVERIFY(m_errors.isEmpty());
+    }
+
+    void stepUpdatesAreBatchedIntoAtMostOneRepaintPerInterval() {
+        // The worker reports every step of the plain run and of the ground truth (here far more
+        // often than every 30 ms); the window shows only the newest one every 30 ms, so a long
+        // run costs the UI a bounded number of repaints.
+        MainWindow::Options options = builtinOptions(QStringLiteral("builtin:gmm-image"));
+        options.sampleOnStart = false;
+        MainWindow window(options);
+        window.show();
+        auto* nfe = child<QSpinBox>(window, "nfeSpin");
+        nfe->setValue(nfe->maximum());
+        const int steps = nfe->value();
+        QCOMPARE(steps, 100);
+        child<QSpinBox>(window, "batchSpin")->setValue(8);
+        int shown = 0;
+        connect(window.statusBar(), &QStatusBar::messageChanged, this, [&](const QString& message) {
+            shown += message.startsWith(QStringLiteral("Sampling:"));
+        });
+        QElapsedTimer elapsed;
+        elapsed.start();
+        QTest::mouseClick(child<QPushButton>(window, "sampleButton"), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() != nullptr && window.lastResult()->steps == steps, 60000);
+        const qint64 milliseconds = elapsed.elapsed();
+        qInfo() << steps << "steps in" << milliseconds << "ms," << shown << "step repaints";
+        QVERIFY(shown >= 1);
+        QVERIFY2(shown <= milliseconds / 30 + 2, qPrintable(QString("%1 repaints in %2 ms").arg(shown).arg(milliseconds)));
     }
 
     void screenshotOptionWritesAPng() {

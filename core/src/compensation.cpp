@@ -96,9 +96,10 @@ private:
 
 }  // namespace
 
-std::vector<double> loadRatios(const std::string& path) {
+std::vector<double> loadRatios(const std::string& path) { return parseRatios(readFile(path), path); }
+
+std::vector<double> parseRatios(const std::string& text, const std::string& source) {
     nlohmann::json document;
-    const std::string text = readFile(path);
     try {
         document = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
@@ -106,22 +107,22 @@ std::vector<double> loadRatios(const std::string& path) {
         nlohmann::json::sax_parse(text, &locator, nlohmann::json::input_format_t::json, false);
         if (e.id == 406 && locator.failedEntry >= 0)
             throw Error(ErrorCode::BadFile,
-                        path + ": ratios[" + std::to_string(locator.failedEntry) + "] is not finite (" + e.what() + ")");
-        throw Error(ErrorCode::BadFile, path + ": malformed JSON (" + std::string(e.what()) + ")");
+                        source + ": ratios[" + std::to_string(locator.failedEntry) + "] is not finite (" + e.what() + ")");
+        throw Error(ErrorCode::BadFile, source + ": malformed JSON (" + std::string(e.what()) + ")");
     }
     const nlohmann::json* list = &document;
     if (document.is_object()) {
-        if (!document.contains("ratios")) throw Error(ErrorCode::BadFile, path + ": object has no 'ratios' field");
+        if (!document.contains("ratios")) throw Error(ErrorCode::BadFile, source + ": object has no 'ratios' field");
         list = &document["ratios"];
     }
     if (!list->is_array() || list->empty())
-        throw Error(ErrorCode::BadFile, path + ": 'ratios' must be a non-empty list of numbers");
+        throw Error(ErrorCode::BadFile, source + ": 'ratios' must be a non-empty list of numbers");
     std::vector<double> ratios;
     for (size_t i = 0; i < list->size(); ++i) {
         const auto& value = (*list)[i];
-        if (!value.is_number()) throw Error(ErrorCode::BadFile, path + ": ratios[" + std::to_string(i) + "] is not a number");
+        if (!value.is_number()) throw Error(ErrorCode::BadFile, source + ": ratios[" + std::to_string(i) + "] is not a number");
         const double rho = value.get<double>();
-        if (!std::isfinite(rho)) throw Error(ErrorCode::BadFile, path + ": ratios[" + std::to_string(i) + "] is not finite");
+        if (!std::isfinite(rho)) throw Error(ErrorCode::BadFile, source + ": ratios[" + std::to_string(i) + "] is not finite");
         ratios.push_back(rho);
     }
     return ratios;

@@ -30,17 +30,19 @@ std::string listValues(const std::set<double>& values) {
 
 }  // namespace
 
-CprCoefficients loadCprCoefficients(const std::string& path) {
-    const at::Tensor tensor = loadNpy(path);
-    if (!tensor.is_floating_point()) throw Error(ErrorCode::BadFile, path + ": CPR coefficients must be float64 (or float32)");
+CprCoefficients loadCprCoefficients(const std::string& path) { return parseCprCoefficients(readFile(path), path); }
+
+CprCoefficients parseCprCoefficients(const std::string& bytes, const std::string& source) {
+    const at::Tensor tensor = parseNpy(bytes, source);
+    if (!tensor.is_floating_point()) throw Error(ErrorCode::BadFile, source + ": CPR coefficients must be float64 (or float32)");
     if (tensor.numel() != 36)
-        throw Error(ErrorCode::BadFile, path + ": has " + std::to_string(tensor.numel()) + " values, CPR needs 36 (index m*9 + j*3 + l)");
+        throw Error(ErrorCode::BadFile, source + ": has " + std::to_string(tensor.numel()) + " values, CPR needs 36 (index m*9 + j*3 + l)");
     const at::Tensor flat = tensor.to(at::kDouble).reshape({36}).contiguous();
     CprCoefficients coefficients{};
     for (int i = 0; i < 36; ++i) {
         coefficients[size_t(i)] = flat.data_ptr<double>()[i];
         if (!std::isfinite(coefficients[size_t(i)]))
-            throw Error(ErrorCode::BadFile, path + ": coefficient " + std::to_string(i) + " is not finite");
+            throw Error(ErrorCode::BadFile, source + ": coefficient " + std::to_string(i) + " is not finite");
     }
     return coefficients;
 }
@@ -77,19 +79,21 @@ std::vector<double> predictCprRatios(const CprCoefficients& coefficients, double
     return ratios;
 }
 
-CprSample loadCprSample(const std::string& path) {
+CprSample loadCprSample(const std::string& path) { return parseCprSample(readFile(path), path); }
+
+CprSample parseCprSample(const std::string& text, const std::string& source) {
     CprSample sample;
-    sample.source = path;
-    sample.ratios = loadRatios(path);  // validates the list and names bad entries
-    const auto document = nlohmann::json::parse(readFile(path));
+    sample.source = source;
+    sample.ratios = parseRatios(text, source);  // validates the list and names bad entries
+    const auto document = nlohmann::json::parse(text);
     if (!document.is_object() || !document.contains("cfg"))
-        throw Error(ErrorCode::BadFile, path + ": no 'cfg' (CPR fitting needs ratio files with metadata, as written by search)");
-    if (!document["cfg"].is_number()) throw Error(ErrorCode::BadFile, path + ": 'cfg' is not a number");
+        throw Error(ErrorCode::BadFile, source + ": no 'cfg' (CPR fitting needs ratio files with metadata, as written by search)");
+    if (!document["cfg"].is_number()) throw Error(ErrorCode::BadFile, source + ": 'cfg' is not a number");
     sample.guidance = document["cfg"].get<double>();
-    if (!std::isfinite(sample.guidance)) throw Error(ErrorCode::BadFile, path + ": 'cfg' is not finite");
+    if (!std::isfinite(sample.guidance)) throw Error(ErrorCode::BadFile, source + ": 'cfg' is not finite");
     if (document.contains("nfe")) {
         if (!document["nfe"].is_number_integer() || document["nfe"].get<long long>() != static_cast<long long>(sample.ratios.size()))
-            throw Error(ErrorCode::BadFile, path + ": 'nfe' does not match its " + std::to_string(sample.ratios.size()) + " ratios");
+            throw Error(ErrorCode::BadFile, source + ": 'nfe' does not match its " + std::to_string(sample.ratios.size()) + " ratios");
     }
     return sample;
 }

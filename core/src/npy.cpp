@@ -122,10 +122,11 @@ void writeFileAtomically(const std::string& path, const std::string& bytes) {
     }
 }
 
-at::Tensor loadNpy(const std::string& path) {
-    const std::string bytes = readFile(path);
+at::Tensor loadNpy(const std::string& path) { return parseNpy(readFile(path), path); }
+
+at::Tensor parseNpy(const std::string& bytes, const std::string& source) {
     if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
-        fail(path, "not a .npy file (bad magic)");
+        fail(source, "not a .npy file (bad magic)");
     const int major = static_cast<unsigned char>(bytes[6]);
     size_t headerLength = 0;
     size_t offset = 0;
@@ -133,26 +134,26 @@ at::Tensor loadNpy(const std::string& path) {
         headerLength = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
         offset = 10;
     } else if (major == 2 || major == 3) {
-        if (bytes.size() < 12) fail(path, "truncated npy header");
+        if (bytes.size() < 12) fail(source, "truncated npy header");
         for (int i = 0; i < 4; ++i) headerLength |= size_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
         offset = 12;
     } else {
-        fail(path, "unsupported npy version " + std::to_string(major));
+        fail(source, "unsupported npy version " + std::to_string(major));
     }
-    if (offset + headerLength > bytes.size()) fail(path, "truncated npy header");
+    if (offset + headerLength > bytes.size()) fail(source, "truncated npy header");
     const std::string header = bytes.substr(offset, headerLength);
     offset += headerLength;
 
-    const std::string descr = headerValue(header, "descr", path);
+    const std::string descr = headerValue(header, "descr", source);
     const DtypeInfo* dtype = nullptr;
     for (const auto& d : kDtypes)
         if (descr == d.descr) dtype = &d;
-    if (!dtype) fail(path, "unsupported npy dtype '" + descr + "' (need <f4, <f8, <i8 or <i4)");
-    if (headerValue(header, "fortran_order", path) != "False") fail(path, "Fortran-ordered npy is not supported");
+    if (!dtype) fail(source, "unsupported npy dtype '" + descr + "' (need <f4, <f8, <i8 or <i4)");
+    if (headerValue(header, "fortran_order", source) != "False") fail(source, "Fortran-ordered npy is not supported");
 
-    const std::string shapeText = headerValue(header, "shape", path);
+    const std::string shapeText = headerValue(header, "shape", source);
     if (shapeText.size() < 2 || shapeText.front() != '(' || shapeText.back() != ')')
-        fail(path, "malformed npy shape " + shapeText);
+        fail(source, "malformed npy shape " + shapeText);
     std::vector<int64_t> shape;
     int64_t count = 1;
     int64_t extent = 1;  // product of max(dim, 1): bounded so neither it nor the byte count overflows
@@ -168,11 +169,11 @@ at::Tensor loadNpy(const std::string& path) {
             try {
                 dim = std::stoll(item.substr(first), &used);
             } catch (const std::exception&) {
-                fail(path, "malformed npy shape " + shapeText);
+                fail(source, "malformed npy shape " + shapeText);
             }
-            if (item.find_first_not_of(' ', first + used) != std::string::npos) fail(path, "malformed npy shape " + shapeText);
-            if (dim < 0) fail(path, "negative dimension in npy shape");
-            if (std::max<int64_t>(dim, 1) > (int64_t(1) << 56) / extent) fail(path, "npy shape " + shapeText + " is too large");
+            if (item.find_first_not_of(' ', first + used) != std::string::npos) fail(source, "malformed npy shape " + shapeText);
+            if (dim < 0) fail(source, "negative dimension in npy shape");
+            if (std::max<int64_t>(dim, 1) > (int64_t(1) << 56) / extent) fail(source, "npy shape " + shapeText + " is too large");
             extent *= std::max<int64_t>(dim, 1);
             shape.push_back(dim);
             count *= dim;
@@ -180,7 +181,7 @@ at::Tensor loadNpy(const std::string& path) {
     }
     const size_t dataBytes = size_t(count) * dtype->size;
     if (bytes.size() - offset < dataBytes)
-        fail(path, "truncated npy data (expected " + std::to_string(dataBytes) + " bytes, found " +
+        fail(source, "truncated npy data (expected " + std::to_string(dataBytes) + " bytes, found " +
                        std::to_string(bytes.size() - offset) + ")");
     at::Tensor result = at::empty(shape, at::TensorOptions().dtype(dtype->type));
     if (dataBytes > 0) std::memcpy(result.data_ptr(), bytes.data() + offset, dataBytes);

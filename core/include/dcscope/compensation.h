@@ -23,6 +23,8 @@ at::Tensor compensateDifferentiable(const std::vector<at::Tensor>& values, const
 /// Reads ratios from a JSON list or an object with a "ratios" list. Throws Error(BadFile) naming
 /// the file and entry for malformed JSON or non-finite values.
 std::vector<double> loadRatios(const std::string& path);
+/// The same from the file's text in memory; `source` names the file in errors. Any thread.
+std::vector<double> parseRatios(const std::string& text, const std::string& source);
 /// Writes {"ratios": [...], <metadata>} atomically.
 void saveRatios(const std::string& path, const std::vector<double>& ratios, const nlohmann::json& metadata);
 

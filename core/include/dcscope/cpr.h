@@ -13,6 +13,8 @@ using CprCoefficients = std::array<double, 36>;
 /// Reads a .npy of 36 floating-point values (flat, or shaped 4x3x3). Throws Error(BadFile) naming
 /// the file for a wrong count, a non-float dtype or non-finite values.
 CprCoefficients loadCprCoefficients(const std::string& path);
+/// The same from the file's bytes in memory; `source` names the file in errors. Any thread.
+CprCoefficients parseCprCoefficients(const std::string& bytes, const std::string& source);
 /// Writes the coefficients as a flat float64 .npy (the public file's layout), atomically.
 void saveCprCoefficients(const std::string& path, const CprCoefficients& coefficients);
 
@@ -35,6 +37,8 @@ struct CprSample {
 /// the file when it is malformed, lacks "cfg" (a plain list has no guidance) or its "nfe" does
 /// not match the number of ratios.
 CprSample loadCprSample(const std::string& path);
+/// The same from the file's text in memory; `source` names the file in errors and residuals.
+CprSample parseCprSample(const std::string& text, const std::string& source);
 
 struct CprResidual {
     std::string source;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "dcscope/errors.h"
+#include "dcscope/model_manifest.h"
 #include "dcscope/npy.h"
 #include "dcscope/package_compensation.h"
 
@@ -31,28 +32,6 @@ std::string lastLine(const std::string& text) {
     const auto newline = text.rfind('\n', end);
     const size_t begin = newline == std::string::npos ? 0 : newline + 1;
     return text.substr(begin, end + 1 - begin);
-}
-
-[[noreturn]] void badManifest(const std::string& path, const std::string& message) {
-    throw Error(ErrorCode::BadFile, path + ": " + message);
-}
-
-const nlohmann::json& requireField(const nlohmann::json& object, const char* key, const std::string& path,
-                                   const std::string& prefix = "") {
-    if (!object.contains(key)) badManifest(path, "missing field '" + prefix + key + "'");
-    return object[key];
-}
-
-std::string requireString(const nlohmann::json& object, const char* key, const std::string& path, const std::string& prefix = "") {
-    const auto& value = requireField(object, key, path, prefix);
-    if (!value.is_string() || value.get<std::string>().empty()) badManifest(path, "field '" + prefix + key + "' must be a non-empty string");
-    return value.get<std::string>();
-}
-
-int requireInt(const nlohmann::json& object, const char* key, const std::string& path, const std::string& prefix = "") {
-    const auto& value = requireField(object, key, path, prefix);
-    if (!value.is_number_integer()) badManifest(path, "field '" + prefix + key + "' must be an integer");
-    return value.get<int>();
 }
 
 torch::jit::Module loadModule(const std::string& file, const c10::Device& device) {
@@ -140,76 +119,21 @@ std::shared_ptr<TorchScriptModel> TorchScriptModel::open(const std::string& path
     } catch (const nlohmann::json::exception& e) {
         throw Error(ErrorCode::BadFile, where + ": malformed JSON (" + firstLine(e.what()) + ")");
     }
-    if (!manifest.is_object()) badManifest(where, "top level must be an object");
-
-    ModelInfo info;
-    info.source = fs::absolute(manifestPath.parent_path()).lexically_normal().string();
-    info.name = requireString(manifest, "name", where);
-    const std::string networkFile = requireString(manifest, "network", where);
-    try {
-        info.predictionType = parsePredictionType(requireString(manifest, "prediction_type", where));
-    } catch (const Error& e) {
-        badManifest(where, std::string("field 'prediction_type': ") + e.what());
-    }
-    const auto& schedulerJson = requireField(manifest, "scheduler", where);
-    NoiseSchedule schedule = NoiseSchedule::fromConfig(schedulerJson, where + " (field 'scheduler')");
-
-    const auto& shape = requireField(manifest, "sample_shape", where);
-    if (!shape.is_array() || shape.empty() || shape.size() > 4) badManifest(where, "field 'sample_shape' must be a list of 1-4 positive integers");
-    for (const auto& dim : shape) {
-        if (!dim.is_number_integer() || dim.get<int64_t>() <= 0 || dim.get<int64_t>() > 65536)
-            badManifest(where, "field 'sample_shape' must be a list of 1-4 positive integers");
-        info.sampleShape.push_back(dim.get<int64_t>());
-    }
-
-    const auto& conditioning = requireField(manifest, "conditioning", where);
-    if (!conditioning.is_object()) badManifest(where, "field 'conditioning' must be an object");
-    const std::string type = requireString(conditioning, "type", where, "conditioning.");
-    if (type == "class") {
-        info.numClasses = requireInt(conditioning, "num_classes", where, "conditioning.");
-        if (info.numClasses < 1 || info.numClasses > 100000) badManifest(where, "field 'conditioning.num_classes' must be >= 1");
-        info.nullClass = requireInt(conditioning, "null_class", where, "conditioning.");
-        if (info.nullClass >= 0 && info.nullClass < info.numClasses)
-            badManifest(where, "field 'conditioning.null_class' must not be one of the classes 0.." + std::to_string(info.numClasses - 1));
-        if (info.nullClass < 0) badManifest(where, "field 'conditioning.null_class' must be >= 0");
-        if (conditioning.contains("labels")) {
-            const auto& labels = conditioning["labels"];
-            if (!labels.is_array() || labels.size() != size_t(info.numClasses))
-                badManifest(where, "field 'conditioning.labels' must list num_classes strings");
-            for (const auto& label : labels) {
-                if (!label.is_string()) badManifest(where, "field 'conditioning.labels' must list num_classes strings");
-                info.labels.push_back(label.get<std::string>());
-            }
-        } else {
-            for (int c = 0; c < info.numClasses; ++c) info.labels.push_back("class " + std::to_string(c));
-        }
-    } else if (type != "none") {
-        badManifest(where, "field 'conditioning.type' must be 'none' or 'class'");
-    }
-
-    if (manifest.contains("value_range")) {
-        const auto& range = manifest["value_range"];
-        if (!range.is_array() || range.size() != 2 || !range[0].is_number() || !range[1].is_number() ||
-            !(range[0].get<double>() < range[1].get<double>()))
-            badManifest(where, "field 'value_range' must be [low, high] with low < high");
-        info.valueRange = {range[0].get<double>(), range[1].get<double>()};
-    }
-
-    // Checked here so that a package naming a missing or malformed ratio file fails at load.
-    const auto compensation = readPackageCompensation(manifest, where);
+    ModelManifest parsed = readModelManifest(manifest, where);
+    const ModelInfo& info = parsed.info;
 
     const fs::path folder = manifestPath.parent_path();
-    auto model = std::shared_ptr<TorchScriptModel>(new TorchScriptModel(info, std::move(schedule)));
+    auto model = std::shared_ptr<TorchScriptModel>(new TorchScriptModel(info, std::move(parsed.schedule)));
     model->m_folder = folder.string();
     model->m_modules->manifest = manifest;
-    model->m_compensation = compensation;
+    model->m_compensation = std::move(parsed.compensation);
     model->m_modules->device = device;
-    model->m_modules->networkPath = (folder / networkFile).string();
+    model->m_modules->networkPath = (folder / parsed.networkFile).string();
     model->m_modules->options = options;
     model->m_modules->savedNetwork = loadModule(model->m_modules->networkPath, device);
     model->m_modules->network = prepareModule(model->m_modules->savedNetwork, options.preparation, model->m_modules->applied);
-    if (manifest.contains("decoder")) {
-        model->m_modules->decoderPath = (folder / requireString(manifest, "decoder", where)).string();
+    if (!parsed.decoderFile.empty()) {
+        model->m_modules->decoderPath = (folder / parsed.decoderFile).string();
         model->m_modules->decoder = loadModule(model->m_modules->decoderPath, device);
         model->m_info.hasDecoder = true;
     }

@@ -416,6 +416,7 @@ private Q_SLOTS:
             {"/sample_shape", json::array({1, "4", 4}), "sample_shape"},
             {"/sample_shape", json::array({1.5, 4, 4}), "sample_shape"},
             {"/sample_shape", json::array(), "sample_shape"},
+            {"/sample_shape", json::array({65536, 65536, 65536, 65536}), "sample_shape"},  // 2^64 elements
             {"/conditioning", "class", "conditioning"},
             {"/conditioning/type", "text", "conditioning.type"},
             {"/conditioning/null_class", 0, "null_class"},
@@ -423,6 +424,7 @@ private Q_SLOTS:
             {"/conditioning/null_class", -1, "null_class"},
             {"/conditioning/num_classes", 0, "num_classes"},
             {"/conditioning/num_classes", "3", "num_classes"},
+            {"/conditioning/num_classes", 4294967299, "num_classes"},  // not 3 as an int
             {"/conditioning/labels", json::array({"zero", "one"}), "labels"},
             {"/conditioning/labels", json::array({"zero", "one", "two", "three"}), "labels"},
             {"/conditioning/labels", json::array({"zero", 1, "two"}), "labels"},

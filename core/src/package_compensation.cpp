@@ -19,8 +19,14 @@ std::string resolveFile(const nlohmann::json& value, const std::string& field, c
     if (!value.is_string() || value.get<std::string>().empty())
         badEntry(manifestPath, "field '" + field + "' must name a file (a non-empty string)");
     const fs::path file = fs::path(manifestPath).parent_path() / value.get<std::string>();
-    if (!fs::is_regular_file(file))
-        badEntry(manifestPath, "field '" + field + "' names " + file.string() + ", which does not exist");
+    // The non-throwing overload: a name the system refuses (too long, ...) is a bad entry too,
+    // not a std::filesystem::filesystem_error.
+    std::error_code error;
+    if (!fs::is_regular_file(file, error)) {
+        const bool missing = !error || error == std::errc::no_such_file_or_directory || error == std::errc::not_a_directory;
+        badEntry(manifestPath, "field '" + field + "' names " + file.string() +
+                                   (missing ? ", which does not exist" : ", which cannot be read (" + error.message() + ")"));
+    }
     return fs::absolute(file).lexically_normal().string();
 }
 
@@ -64,10 +70,11 @@ std::optional<PackageCompensation> readPackageCompensation(const nlohmann::json&
 
 CprCoefficients loadCprCoefficientsFrom(const std::string& path) {
     fs::path manifestPath(path);
-    if (fs::is_directory(manifestPath)) manifestPath /= "model.json";
+    std::error_code error;  // non-throwing checks: an unusable path is "not found", an Error
+    if (fs::is_directory(manifestPath, error)) manifestPath /= "model.json";
     if (manifestPath.filename() != "model.json") return loadCprCoefficients(path);
     const std::string where = manifestPath.string();
-    if (!fs::is_regular_file(manifestPath)) throw Error(ErrorCode::BadFile, where + ": model package not found (need a folder with model.json)");
+    if (!fs::is_regular_file(manifestPath, error)) throw Error(ErrorCode::BadFile, where + ": model package not found (need a folder with model.json)");
     nlohmann::json manifest;
     try {
         manifest = nlohmann::json::parse(readFile(where));

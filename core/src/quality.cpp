@@ -68,7 +68,8 @@ std::unique_ptr<QualityModel> QualityModel::open(const TorchScriptModel& package
     std::unique_ptr<QualityModel> quality(new QualityModel());
     quality->m_path = file("classifier");
     quality->m_module = std::make_unique<Module>();
-    if (!fs::is_regular_file(quality->m_path)) throw Error(ErrorCode::BadFile, quality->m_path + ": file not found");
+    std::error_code error;  // non-throwing: an unusable name (too long, ...) is "not found" too
+    if (!fs::is_regular_file(quality->m_path, error)) throw Error(ErrorCode::BadFile, quality->m_path + ": file not found");
     try {
         quality->m_module->module = torch::jit::load(quality->m_path, c10::Device(c10::kCPU));
         quality->m_module->module.eval();

@@ -35,7 +35,8 @@ std::string lastLine(const std::string& text) {
 }
 
 torch::jit::Module loadModule(const std::string& file, const c10::Device& device) {
-    if (!fs::is_regular_file(file)) throw Error(ErrorCode::BadFile, file + ": file not found");
+    std::error_code error;  // non-throwing: an unusable name (too long, ...) is "not found" too
+    if (!fs::is_regular_file(file, error)) throw Error(ErrorCode::BadFile, file + ": file not found");
     try {
         auto module = torch::jit::load(file, device);
         module.eval();
@@ -109,9 +110,10 @@ NetworkPreparation TorchScriptModel::preparation() const { return m_modules->app
 std::shared_ptr<TorchScriptModel> TorchScriptModel::open(const std::string& path, const c10::Device& device,
                                                          const TorchScriptOptions& options) {
     fs::path manifestPath(path);
-    if (fs::is_directory(manifestPath)) manifestPath /= "model.json";
+    std::error_code error;  // non-throwing checks: an unusable path is "not found", an Error
+    if (fs::is_directory(manifestPath, error)) manifestPath /= "model.json";
     const std::string where = manifestPath.string();
-    if (!fs::exists(manifestPath))
+    if (!fs::exists(manifestPath, error))
         throw Error(ErrorCode::BadFile, where + ": model package not found (need a folder with model.json)");
     nlohmann::json manifest;
     try {

@@ -350,6 +350,10 @@ private Q_SLOTS:
         manifest["compensation"]["ratio_files"] = {"compensation/absent.json"};
         DCSCOPE_EXPECT_ERROR(dcscope::loadModel(makePackage(manifest, kPlainNetwork)), ErrorCode::BadFile,
                              "field 'compensation.ratio_files[0]' names");
+        // A name the system refuses (longer than NAME_MAX) too, not a std::filesystem error.
+        manifest["compensation"]["ratio_files"] = {"compensation/" + std::string(300, 'r') + ".json"};
+        DCSCOPE_EXPECT_ERROR(dcscope::loadModel(makePackage(manifest, kPlainNetwork)), ErrorCode::BadFile,
+                             "field 'compensation.ratio_files[0]' names");
         const std::string broken = makePackage(plainManifest(), kPlainNetwork);
         std::filesystem::create_directories(broken + "/compensation");
         std::ofstream(broken + "/compensation/cpr.npy") << "not a numpy file";
@@ -452,6 +456,10 @@ private Q_SLOTS:
         manifest["network"] = "absent.pt";
         std::string folder = makePackage(manifest, kClassNetwork);
         DCSCOPE_EXPECT_ERROR(dcscope::loadModel(folder), ErrorCode::BadFile, folder + "/absent.pt");
+        // A name longer than NAME_MAX is not found either (not a std::filesystem error).
+        manifest["network"] = std::string(300, 'n') + ".pt";
+        folder = makePackage(manifest, kClassNetwork);
+        DCSCOPE_EXPECT_ERROR(dcscope::loadModel(folder), ErrorCode::BadFile, "file not found");
 
         // Truncated: the first half of a valid archive.
         folder = makePackage(classManifest(), kClassNetwork);

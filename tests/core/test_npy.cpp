@@ -49,7 +49,9 @@ std::string dict(const std::string& descr, const std::string& shape, const std::
 bool sameBytes(const at::Tensor& a, const at::Tensor& b) {
     if (a.scalar_type() != b.scalar_type() || a.sizes() != b.sizes()) return false;
     const auto ca = a.contiguous(), cb = b.contiguous();
-    return std::memcmp(ca.data_ptr(), cb.data_ptr(), size_t(ca.numel()) * ca.element_size()) == 0;
+    const size_t bytes = size_t(ca.numel()) * ca.element_size();
+    // An empty tensor's data_ptr() is null, and memcmp on null is undefined even for 0 bytes.
+    return bytes == 0 || std::memcmp(ca.data_ptr(), cb.data_ptr(), bytes) == 0;
 }
 
 std::string shapeText(const at::Tensor& t) {

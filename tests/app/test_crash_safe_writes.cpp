@@ -35,9 +35,9 @@ QString temporaryFileOf(const QString& target) {
     return found.isEmpty() ? QString() : info.absoluteDir().filePath(found.first());
 }
 
-// Starts the command with paused writes, waits until the write of `target` is under way (its
-// temporary file has bytes), then kills the process. Returns what went wrong, or "".
-QString killDuringWrite(const QStringList& arguments, const QString& target, const QString& cacheHome) {
+// Starts the command with paused writes, waits until a write is under way (`findTemporary`
+// returns a temporary file with bytes in it), then kills the process. Returns what went wrong, or "".
+QString killDuringWrite(const QStringList& arguments, const QString& cacheHome, const std::function<QString()>& findTemporary) {
     QProcess process;
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert("DCSCOPE_TEST_PAUSE_WRITES", "20000");
@@ -49,14 +49,14 @@ QString killDuringWrite(const QStringList& arguments, const QString& target, con
     waited.start();
     QString temporary;
     while (waited.elapsed() < 120000 && process.state() == QProcess::Running) {
-        temporary = temporaryFileOf(target);
+        temporary = findTemporary();
         if (!temporary.isEmpty() && QFileInfo(temporary).size() > 0) break;
         QThread::msleep(5);
     }
     if (temporary.isEmpty() || process.state() != QProcess::Running) {
         process.kill();
         process.waitForFinished();
-        return "the write of " + target + " was never seen under way: " + QString::fromUtf8(process.readAllStandardError());
+        return "the write was never seen under way: " + QString::fromUtf8(process.readAllStandardError());
     }
     ::kill(pid_t(process.processId()), SIGKILL);
     process.waitForFinished();
@@ -86,7 +86,7 @@ private:
         const QByteArray before = bytesOf(target);
         QVERIFY(!before.isEmpty());
         QVERIFY(readable(target));
-        const QString problem = killDuringWrite(second, target, m_cache.path());
+        const QString problem = killDuringWrite(second, m_cache.path(), [&] { return temporaryFileOf(target); });
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
         QCOMPARE(bytesOf(target), before);
         QVERIFY(readable(target));
@@ -149,24 +149,11 @@ private Q_SLOTS:
         QTemporaryDir cache;
         const QString folder = cache.filePath("dcscope/gt");
         const QStringList gt{"gt", "--model", "builtin:gmm-image", "--nfe", "5", "--cfg", "3", "--batch", "64", "--fine", "50"};
-        QProcess process;
-        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-        environment.insert("DCSCOPE_TEST_PAUSE_WRITES", "20000");
-        environment.insert("XDG_CACHE_HOME", cache.path());
-        process.setProcessEnvironment(environment);
-        process.start(QStringLiteral(DCSCOPE_CLI_PATH), gt);
-        QVERIFY(process.waitForStarted());
-        QElapsedTimer waited;
-        waited.start();
-        QStringList temporary;
-        while (waited.elapsed() < 120000 && process.state() == QProcess::Running) {
-            temporary = QDir(folder).entryList({".*.tmp*"}, QDir::Files | QDir::Hidden);
-            if (!temporary.isEmpty() && QFileInfo(QDir(folder).filePath(temporary.first())).size() > 0) break;
-            QThread::msleep(5);
-        }
-        QVERIFY2(!temporary.isEmpty(), qPrintable(QString::fromUtf8(process.readAllStandardError())));
-        ::kill(pid_t(process.processId()), SIGKILL);
-        process.waitForFinished();
+        const QString problem = killDuringWrite(gt, cache.path(), [&] {
+            const QStringList found = QDir(folder).entryList({".*.tmp*"}, QDir::Files | QDir::Hidden);
+            return found.isEmpty() ? QString() : QDir(folder).filePath(found.first());
+        });
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
         QVERIFY(QDir(folder).entryList({"*.gt"}, QDir::Files).isEmpty());  // no entry under a final name
         const CliRun computed = runCli(gt, cache.path());
         QVERIFY2(computed.exitCode == 0 && computed.out.contains("computed with"), qPrintable(computed.out + computed.err));

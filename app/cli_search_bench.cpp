@@ -122,7 +122,11 @@ void runSearchBench(const SearchBenchFlags& flags) {
     if (flags.heldout < 2) throw Error(ErrorCode::InvalidArgument, "heldout: need at least 2 datapoints for an interval");
     if (flags.nfes.empty()) throw Error(ErrorCode::InvalidArgument, "nfe: need at least one value");
     const std::vector<BenchMethod> methods = parseMethods(flags.methods);
-    validate(flags.search);
+    for (const auto& method : methods) {  // each method's options, before any ground truth is computed
+        SearchOptions options = flags.search;
+        options.optimizer = method.optimizer;
+        validate(options);
+    }
     const auto model = openModel(flags.model);
     const c10::Device device = parseDevice(flags.model.device);
     const GroundTruthOptions truthOptions = toGroundTruthOptions(flags.truth);
@@ -163,7 +167,7 @@ void runSearchBench(const SearchBenchFlags& flags) {
             GuidedDenoiser searchDenoiser(*model, Conditioning{search.classes, flags.cfg}, &interruptToken());
             const at::Tensor searchNoise = search.noise.to(device);
             const GroundTruth truth = computeGroundTruth(searchDenoiser, searchNoise, sampler.times(), truthOptions);
-            searchTruthErrorRms = std::max(searchTruthErrorRms, truth.errorRms);
+            searchTruthErrorRms = worseGroundTruthError(searchTruthErrorRms, truth.errorRms);
             GroundTruth referenceTarget;
             std::vector<EvaluationEntry> entries{{totals[0].name, config}};
             for (size_t m = 0; m < methods.size(); ++m) {
@@ -184,8 +188,8 @@ void runSearchBench(const SearchBenchFlags& flags) {
                 entries.push_back({total.name, searched});
             }
             const HeldOutEvaluation evaluation = evaluateHeldOut(heldOutDenoiser, heldOutNoise, entries, truthOptions);
-            truthError = std::max(truthError, evaluation.groundTruthError);
-            truthErrorRms = std::max(truthErrorRms, evaluation.groundTruthErrorRms);
+            truthError = worseGroundTruthError(truthError, evaluation.groundTruthError);
+            truthErrorRms = worseGroundTruthError(truthErrorRms, evaluation.groundTruthErrorRms);
             for (size_t m = 0; m < totals.size(); ++m)
                 for (size_t d = 0; d < totals[m].perDatapoint.size(); ++d)
                     totals[m].perDatapoint[d] += evaluation.rows[m].perDatapoint[d] / flags.repeats;

@@ -86,6 +86,11 @@ RatioInterval ratioOfMeansInterval(const std::vector<double>& numerator, const s
     return result;
 }
 
+double worseGroundTruthError(double a, double b) {
+    // std::max would drop a NaN depending on the argument order.
+    return std::isnan(a) || std::isnan(b) ? std::numeric_limits<double>::quiet_NaN() : std::max(a, b);
+}
+
 bool groundTruthTooCoarse(double groundTruthErrorRms, double smallestMse) {
     if (std::isnan(groundTruthErrorRms)) return true;
     return !(groundTruthErrorRms < 0.1 * std::sqrt(std::max(0.0, smallestMse)));
@@ -106,12 +111,8 @@ HeldOutEvaluation evaluateHeldOut(GuidedDenoiser& denoiser, const at::Tensor& no
         if (found == finals.end()) {
             const GroundTruth truth = computeGroundTruth(denoiser, noise, sampler.times(), groundTruthOptions);
             result.groundTruthEvaluations += truth.modelEvaluations;
-            // NaN (unknown) is sticky: std::max would drop it depending on the argument order.
-            const auto worst = [](double soFar, double next) {
-                return std::isnan(soFar) || std::isnan(next) ? std::numeric_limits<double>::quiet_NaN() : std::max(soFar, next);
-            };
-            result.groundTruthError = worst(result.groundTruthError, truth.error);
-            result.groundTruthErrorRms = worst(result.groundTruthErrorRms, truth.errorRms);
+            result.groundTruthError = worseGroundTruthError(result.groundTruthError, truth.error);
+            result.groundTruthErrorRms = worseGroundTruthError(result.groundTruthErrorRms, truth.errorRms);
             found = finals.emplace(sampler.times(), truth.finalState()).first;
         }
         const int nfeBefore = denoiser.nfe();

@@ -66,6 +66,9 @@ private Q_SLOTS:
         QVERIFY(groundTruthTooCoarse(0.0101, 1e-2));
         QVERIFY(groundTruthTooCoarse(std::nan(""), 1e-2));  // unknown is not good enough
         QVERIFY(groundTruthTooCoarse(1e-9, 0.0));           // nothing is ten times below an exact result
+        QCOMPARE(worseGroundTruthError(1e-3, 2e-3), 2e-3);
+        QVERIFY(std::isnan(worseGroundTruthError(0.0, std::nan(""))));  // in either order
+        QVERIFY(std::isnan(worseGroundTruthError(std::nan(""), 0.0)));
     }
 
     void meanIntervalClosedForm() {

@@ -45,6 +45,10 @@ RatioInterval ratioOfMeansInterval(const std::vector<double>& numerator, const s
 /// sqrt(MSE) it is compared with, or is unknown (NaN).
 bool groundTruthTooCoarse(double groundTruthErrorRms, double smallestMse);
 
+/// The larger of two ground-truth errors, where unknown (NaN) wins: a table that used one ground
+/// truth of unknown error has an unknown ground-truth error.
+double worseGroundTruthError(double a, double b);
+
 /// One solver configuration to evaluate, with the name printed in tables.
 struct EvaluationEntry {
     std::string name;

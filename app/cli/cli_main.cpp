@@ -1,8 +1,10 @@
 // dcscope-cli: the headless front end over dcscope_core.
 #include <cstdio>
+#include <string>
 
 #include <c10/util/Exception.h>
 
+#include "app_version.h"
 #include "cli_commands.h"
 #include "cli_common.h"
 #include "dcscope/errors.h"
@@ -19,7 +21,7 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber);
     // Runs after parsing and before the command's callback, so the command already uses it.
     app.parse_complete_callback([&threads] { dcscope::configureIntraOpThreads(threads); });
-    app.set_version_flag("--version", "dcscope-cli 0.1.0");
+    app.set_version_flag("--version", std::string("dcscope-cli ") + dcscopeVersion());
     dcscope::cli::registerSampleCommand(app);
     dcscope::cli::registerInfoCommand(app);
     dcscope::cli::registerBenchCommand(app);

@@ -8,6 +8,7 @@
 #include <exception>
 #include <memory>
 
+#include "app_version.h"
 #include "dcscope/compensation.h"
 #include "default_model.h"
 #include "latency_benchmark.h"
@@ -17,7 +18,7 @@ int main(int argc, char* argv[]) {
     QApplication application(argc, argv);
     QApplication::setApplicationName(QStringLiteral("dcscope"));
     QApplication::setOrganizationName(QStringLiteral("dcscope"));  // QSettings: ~/.config/dcscope/dcscope.conf
-    QApplication::setApplicationVersion(QStringLiteral(DCSCOPE_VERSION));
+    QApplication::setApplicationVersion(QString::fromLatin1(dcscopeVersion()));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(

@@ -1,8 +1,6 @@
 #include "cli_common.h"
 
 #include <ATen/ATen.h>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -139,34 +137,37 @@ at::Tensor parseClasses(const std::string& text, int64_t batch, const DiffusionM
     return at::tensor(values, at::TensorOptions().dtype(at::kLong));
 }
 
-void writeImageGrid(const std::string& path, const at::Tensor& images, std::pair<double, double> valueRange, int columns) {
+void writeImageGrid(const std::string& path, const at::Tensor& images, std::pair<double, double> valueRange, int columns,
+                    const std::vector<PngTextChunk>& text) {
     if (images.dim() != 4 || (images.size(1) != 1 && images.size(1) != 3))
         throw Error(ErrorCode::InvalidArgument, "png: samples must be images [B, 1 or 3, H, W]");
-    const auto batch = images.size(0), channels = images.size(1), height = images.size(2), width = images.size(3);
+    const int64_t batch = images.size(0), channels = images.size(1), height = images.size(2), width = images.size(3);
     columns = std::max<int>(1, std::min<int>(columns, static_cast<int>(batch)));
-    const int rows = static_cast<int>((batch + columns - 1) / columns);
-    const int pad = 2;
-    const auto scaled = ((images.detach().to(at::kCPU, at::kFloat) - valueRange.first) / (valueRange.second - valueRange.first))
-                            .clamp(0, 1)
-                            .mul(255)
-                            .round()
-                            .to(at::kByte)
-                            .permute({0, 2, 3, 1})
-                            .contiguous();
-    cv::Mat grid(rows * (int(height) + pad) + pad, columns * (int(width) + pad) + pad, channels == 1 ? CV_8UC1 : CV_8UC3, cv::Scalar::all(40));
+    const int64_t rows = (batch + columns - 1) / columns;
+    const int64_t pad = 2;
+    // Tiny images are upscaled (nearest neighbour, whole pixels) so a grid is legible.
+    const int64_t scale = std::max<int64_t>(1, 96 / std::max(height, width));
+    const at::Tensor scaled = ((images.detach().to(at::kCPU, at::kFloat) - valueRange.first) / (valueRange.second - valueRange.first))
+                                  .clamp(0, 1)
+                                  .mul(255)
+                                  .round()
+                                  .to(at::kByte)
+                                  .permute({0, 2, 3, 1})
+                                  .contiguous();
+    // The grid before upscaling: tiles `pad` apart on a dark grey background.
+    const int64_t gridWidth = columns * (width + pad) + pad, gridHeight = rows * (height + pad) + pad;
+    at::Tensor grid = at::full({gridHeight, gridWidth, channels}, 40, at::TensorOptions().dtype(at::kByte));
     for (int64_t b = 0; b < batch; ++b) {
-        const int r = int(b) / columns, c = int(b) % columns;
-        cv::Mat tile(int(height), int(width), channels == 1 ? CV_8UC1 : CV_8UC3, scaled[b].data_ptr<uint8_t>());
-        cv::Mat converted;
-        if (channels == 3) cv::cvtColor(tile, converted, cv::COLOR_RGB2BGR); else converted = tile;
-        converted.copyTo(grid(cv::Rect(pad + c * (int(width) + pad), pad + r * (int(height) + pad), int(width), int(height))));
+        const int64_t top = pad + (b / columns) * (height + pad), left = pad + (b % columns) * (width + pad);
+        grid.slice(0, top, top + height).slice(1, left, left + width).copy_(scaled[b]);
     }
-    // Upscale tiny images so a grid is legible.
-    const int scale = std::max(1, 96 / int(std::max(height, width)));
-    if (scale > 1) cv::resize(grid, grid, cv::Size(), scale, scale, cv::INTER_NEAREST);
-    std::vector<uchar> encoded;
-    if (!cv::imencode(".png", grid, encoded)) throw Error(ErrorCode::BadFile, path + ": PNG encoding failed");
-    writeFileAtomically(path, std::string(encoded.begin(), encoded.end()));
+    if (scale > 1) grid = grid.repeat_interleave(scale, 0).repeat_interleave(scale, 1).contiguous();
+    PngImage image;
+    image.width = static_cast<int>(grid.size(1));
+    image.height = static_cast<int>(grid.size(0));
+    image.channels = static_cast<int>(channels);
+    image.pixels.assign(grid.data_ptr<uint8_t>(), grid.data_ptr<uint8_t>() + grid.numel());
+    writePng(path, image, text);
 }
 
 CancelToken& interruptToken() {

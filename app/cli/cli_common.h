@@ -11,6 +11,7 @@
 #include "dcscope/cancel.h"
 #include "dcscope/model.h"
 #include "dcscope/solver.h"
+#include "png_metadata.h"
 
 namespace dcscope::cli {
 
@@ -66,8 +67,10 @@ at::Tensor makeNoise(const BatchFlags& flags, const DiffusionModel& model);
 /// int64 [B] classes or an undefined tensor (unconditional); validates the range.
 at::Tensor parseClasses(const std::string& text, int64_t batch, const DiffusionModel& model);
 
-/// Writes a grid of image samples [B,C,H,W] (value range of the model) as a PNG, `columns` wide.
-void writeImageGrid(const std::string& path, const at::Tensor& images, std::pair<double, double> valueRange, int columns);
+/// Writes a grid of image samples [B,C,H,W] (value range of the model) as a PNG, `columns` wide,
+/// with the given text chunks, atomically.
+void writeImageGrid(const std::string& path, const at::Tensor& images, std::pair<double, double> valueRange, int columns,
+                    const std::vector<PngTextChunk>& text = {});
 
 /// The process-wide token that SIGINT sets, so Ctrl-C stops within one model evaluation.
 CancelToken& interruptToken();

@@ -12,7 +12,7 @@
 
 ErrorChart::ErrorChart(QWidget* parent) : QChartView(new QChart, parent) {
     setRenderHint(QPainter::Antialiasing, true);
-    setMinimumHeight(180);
+    setMinimumHeight(150);
     chart()->legend()->setAlignment(Qt::AlignTop);
     chart()->setMargins(QMargins(2, 2, 2, 2));
     chart()->layout()->setContentsMargins(0, 0, 0, 0);
@@ -92,6 +92,41 @@ void ErrorChart::setLogarithmicY(bool logarithmic) {
 }
 
 void ErrorChart::setTitle(const QString& title) { chart()->setTitle(title); }
+
+void ErrorChart::setHighlightedX(double x) {
+    m_highlightedX = x;
+    viewport()->update();
+}
+
+double ErrorChart::highlightSceneX() const {
+    if (!std::isfinite(m_highlightedX)) return std::numeric_limits<double>::quiet_NaN();
+    for (QAbstractAxis* axis : chart()->axes()) {
+        if (axis->orientation() != Qt::Horizontal) continue;
+        const auto* xAxis = static_cast<const QValueAxis*>(axis);
+        if (m_highlightedX < xAxis->min() || m_highlightedX > xAxis->max()) break;
+        const QRectF plot = chart()->plotArea();
+        return plot.left() + (m_highlightedX - xAxis->min()) / (xAxis->max() - xAxis->min()) * plot.width();
+    }
+    return std::numeric_limits<double>::quiet_NaN();
+}
+
+double ErrorChart::highlightViewportX() const {
+    const double sceneX = highlightSceneX();
+    return std::isfinite(sceneX) ? mapFromScene(QPointF(sceneX, 0)).x() : sceneX;
+}
+
+void ErrorChart::drawForeground(QPainter* painter, const QRectF& rect) {
+    QChartView::drawForeground(painter, rect);
+    const double sceneX = highlightSceneX();  // drawForeground paints in scene coordinates
+    if (!std::isfinite(sceneX)) return;
+    const QRectF plot = chart()->plotArea();
+    QColor color = palette().color(QPalette::Highlight);
+    color.setAlpha(160);
+    painter->save();
+    painter->setPen(QPen(color, 2, Qt::DashLine));
+    painter->drawLine(QPointF(sceneX, plot.top()), QPointF(sceneX, plot.bottom()));
+    painter->restore();
+}
 
 void ErrorChart::replaceAxes() {
     for (QAbstractAxis* axis : chart()->axes()) {

@@ -7,6 +7,8 @@
 #include <QStringList>
 #include <QVector>
 
+#include <limits>
+
 class QLineSeries;
 
 /// Per-step curves (for example the error against a reference, step on x) as named line series
@@ -33,7 +35,17 @@ public:
     /// Shown in the chart title area, e.g. what the curves are measured against.
     void setTitle(const QString& title);
 
+    /// Marks x (for example the step shown elsewhere) with a vertical line; NaN removes it.
+    void setHighlightedX(double x);
+    double highlightedX() const { return m_highlightedX; }
+    /// The marker's horizontal position in viewport coordinates (NaN without one).
+    double highlightViewportX() const;
+
+protected:
+    void drawForeground(QPainter* painter, const QRectF& rect) override;
+
 private:
+    double highlightSceneX() const;
     QLineSeries* findSeries(const QString& name) const;
     void replaceAxes();
     void updateRanges();
@@ -44,4 +56,5 @@ private:
     QString m_xTitle;
     QString m_yTitle;
     bool m_logarithmicY = false;
+    double m_highlightedX = std::numeric_limits<double>::quiet_NaN();
 };

@@ -1,5 +1,6 @@
 #include "image_grid_view.h"
 
+#include <QMouseEvent>
 #include <QPainter>
 
 #include <algorithm>
@@ -40,7 +41,9 @@ int ImageGridView::effectiveColumnCount() const { return computeLayout().columns
 
 QRect ImageGridView::captionRect() const {
     if (m_caption.isEmpty()) return {};
-    return QRect(kMargin, kMargin, width() - 2 * kMargin, fontMetrics().height());
+    // One line per line of the caption ("\n" separates them).
+    const int lines = int(m_caption.count(QLatin1Char('\n'))) + 1;
+    return QRect(kMargin, kMargin, width() - 2 * kMargin, lines * fontMetrics().height());
 }
 
 QRect ImageGridView::gridArea() const {
@@ -97,6 +100,27 @@ QRect ImageGridView::cellRectIn(const Layout& layout, int index) const {
                  cellWidth, cellHeight);
 }
 
+int ImageGridView::indexAt(const QPoint& position) const {
+    const Layout layout = computeLayout();
+    for (int i = 0; i < m_images.size(); ++i)
+        if (cellRectIn(layout, i).contains(position)) return i;
+    return -1;
+}
+
+void ImageGridView::setWipe(const QVector<QImage>& images, double position) {
+    m_wipeImages = images;
+    m_wipePosition = std::clamp(std::isfinite(position) ? position : 1.0, 0.0, 1.0);
+    update();
+}
+
+void ImageGridView::mouseReleaseEvent(QMouseEvent* event) {
+    if (event->button() == Qt::LeftButton) {
+        const int index = indexAt(event->position().toPoint());
+        if (index >= 0) Q_EMIT imageClicked(index);
+    }
+    QWidget::mouseReleaseEvent(event);
+}
+
 QSize ImageGridView::sizeHint() const { return QSize(360, 360); }
 
 QSize ImageGridView::minimumSizeHint() const { return QSize(120, 120); }
@@ -116,5 +140,24 @@ void ImageGridView::paintEvent(QPaintEvent*) {
     // Nearest-neighbour: without SmoothPixmapTransform the raster engine samples the nearest pixel.
     painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
     const Layout layout = computeLayout();
-    for (int i = 0; i < m_images.size(); ++i) painter.drawImage(cellRectIn(layout, i), m_images[i]);
+    for (int i = 0; i < m_images.size(); ++i) {
+        const QRect cell = cellRectIn(layout, i);
+        if (!isWiping() || i >= m_wipeImages.size() || m_wipeImages[i].isNull()) {
+            painter.drawImage(cell, m_images[i]);
+            continue;
+        }
+        // Both halves are cut from the full images at the same source columns, so the split
+        // line shows the same pixels of the two results side by side.
+        const int sourceWidth = m_images[i].width();
+        const int splitColumn = int(std::lround(m_wipePosition * sourceWidth));
+        const int splitX = cell.left() + int(std::lround(double(splitColumn) / sourceWidth * cell.width()));
+        const QRect left(cell.left(), cell.top(), splitX - cell.left(), cell.height());
+        const QRect right(splitX, cell.top(), cell.right() + 1 - splitX, cell.height());
+        if (splitColumn > 0)
+            painter.drawImage(left, m_images[i], QRect(0, 0, splitColumn, m_images[i].height()));
+        if (splitColumn < sourceWidth)
+            painter.drawImage(right, m_wipeImages[i], QRect(splitColumn, 0, sourceWidth - splitColumn, m_wipeImages[i].height()));
+        painter.setPen(QPen(palette().color(QPalette::Highlight), 1));
+        painter.drawLine(QPoint(splitX, cell.top()), QPoint(splitX, cell.bottom()));
+    }
 }

@@ -32,12 +32,26 @@ public:
 
     /// Where image `index` is drawn, in widget coordinates; empty when out of range.
     QRect cellRect(int index) const;
+    /// The image under `position` (widget coordinates), or -1.
+    int indexAt(const QPoint& position) const;
+
+    /// Wipe comparison: each cell shows its own image left of `position` (0..1 of the cell's
+    /// width) and the same cell of `images` right of it, split by a thin line. An empty list or
+    /// a position of 1 turns the wipe off.
+    void setWipe(const QVector<QImage>& images, double position);
+    double wipePosition() const { return m_wipePosition; }
+    bool isWiping() const { return !m_wipeImages.isEmpty() && m_wipePosition < 1.0; }
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
+Q_SIGNALS:
+    /// Image `index` was clicked with the left button.
+    void imageClicked(int index);
+
 protected:
     void paintEvent(QPaintEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
 
 private:
     struct Layout {
@@ -53,6 +67,8 @@ private:
     QRect cellRectIn(const Layout& layout, int index) const;
 
     QVector<QImage> m_images;
+    QVector<QImage> m_wipeImages;
+    double m_wipePosition = 1.0;
     QString m_caption;
     QString m_placeholderText;
     int m_requestedColumns = 0;

@@ -177,6 +177,46 @@ int agreeingPrefix(const std::vector<double>& a, const std::vector<double>& b, i
     return k;
 }
 
+/// The x0-prediction at t_k of a kept state: the newest model output when it was made at t_k
+/// (every step but the last), else the state itself (at t_S the result is its own prediction).
+at::Tensor predictionAt(const dcscope::SamplerState& state, double t) {
+    if (!state.history.empty() && state.history.back().t == t) return state.history.back().dataPrediction;
+    return state.x;
+}
+
+/// One run's per-step tensors, as the panes show them (decoded when the model has a decoder).
+struct RunSteps {
+    std::vector<at::Tensor> predictions;  // index k = 0..S
+    std::vector<at::Tensor> states;
+};
+
+RunSteps stepsOf(dcscope::DiffusionModel& model, const KeptRun& run, const std::vector<double>& times) {
+    RunSteps steps;
+    for (size_t k = 0; k < run.states.size() && k < times.size(); ++k) {
+        steps.predictions.push_back(model.decode(predictionAt(run.states[k], times[k])));
+        steps.states.push_back(model.decode(run.states[k].x));
+    }
+    return steps;
+}
+
+/// The frames of steps 0..S in one display mode; `truth` may be empty (no ground truth yet).
+QVector<ComparisonFrame> buildFrames(const std::vector<at::Tensor>& plain, const std::vector<at::Tensor>& compensated,
+                                     const std::vector<at::Tensor>& truth, std::pair<double, double> valueRange) {
+    QVector<ComparisonFrame> frames;
+    for (size_t k = 0; k < plain.size() && k < compensated.size(); ++k) {
+        ComparisonFrame frame;
+        frame.plain = imagesFromBatch(plain[k], valueRange);
+        frame.compensated = &plain[k] == &compensated[k] ? frame.plain : imagesFromBatch(compensated[k], valueRange);
+        if (k < truth.size()) {
+            frame.groundTruth = imagesFromBatch(truth[k], valueRange);
+            frame.plainDifference = differenceMaps(plain[k], truth[k]);
+            frame.compensatedDifference = differenceMaps(compensated[k], truth[k]);
+        }
+        frames.append(std::move(frame));
+    }
+    return frames;
+}
+
 }  // namespace
 
 /// Runs kept from earlier requests, so that an edit costs only what it changes: the plain run
@@ -190,6 +230,7 @@ struct InferenceWorker::RunCache {
     KeptRun compensated;
     std::optional<SamplingRequest> truthRequest;        // what `truth` was computed for
     dcscope::GroundTruth truth;
+    RunSteps truthSteps;  // image models: its x0-predictions (one model call per step) and states
     QVector<QImage> truthImages;
     double truthSeconds = 0.0;
 };
@@ -321,7 +362,7 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     // Progress is shared out by the model calls still to make.
     const double plainWork = plainCached ? 0.0 : steps;
     const double compensatedWork = compensated ? steps - resumeStep : 0.0;
-    const double truthWork = runTruth ? 1.5 * std::max(steps, request.groundTruthFineSteps) : 0.0;
+    const double truthWork = runTruth ? 1.5 * std::max(steps, request.groundTruthFineSteps) + steps : 0.0;
     const double totalWork = std::max(1.0, plainWork + compensatedWork + truthWork);
     const ProgressSink reportProgress = [this](std::shared_ptr<const StepUpdate> update) { Q_EMIT stepProgress(std::move(update)); };
 
@@ -362,6 +403,12 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     result->compensatedResumedFrom = compensated && resumeSource ? resumeStep : 0;
     result->plainSeconds = plain.seconds;
     result->compensatedSeconds = dc.seconds;
+    result->firstSeed = request.seed;
+    const at::Tensor classes = datapointClasses(model, request, datapoints);
+    for (int b = 0; b < request.batchSize; ++b)
+        result->sampleClasses.append(classes.defined() ? int(classes[b].item<int64_t>()) : -1);
+    const std::vector<double> times = dcscope::MultistepSampler(model.schedule(), plainConfig).times();
+    RunSteps plainSteps, compensatedSteps;
     if (display.points) {
         result->plainPaths = pathsOf(statesOf(plain));
         result->compensatedPaths = pathsOf(statesOf(dc));
@@ -369,6 +416,11 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         result->plainImages = cache.plainImages;
         result->compensatedImages = compensated ? imagesFromBatch(model.decode(dc.finalState()), info.valueRange)
                                                 : cache.plainImages;
+        plainSteps = stepsOf(model, plain, times);
+        if (compensated) compensatedSteps = stepsOf(model, dc, times);
+        const RunSteps& dcSteps = compensated ? compensatedSteps : plainSteps;
+        result->predictionFrames = buildFrames(plainSteps.predictions, dcSteps.predictions, {}, info.valueRange);
+        result->stateFrames = buildFrames(plainSteps.states, dcSteps.states, {}, info.valueRange);
     }
     if (!request.computeGroundTruth) {
         result->modelCallsSaved = modelCallsSaved;
@@ -396,6 +448,17 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         cache.truthRequest.reset();
         const dcscope::MultistepSampler coarse(model.schedule(), plainConfig);
         cache.truth = dcscope::computeGroundTruth(denoiser, noise, coarse.times(), options, progress);
+        cache.truthSteps = {};
+        if (!display.points) {
+            // Its x0-prediction at each coarse time, for the scrubber: one model call per step
+            // (the disk cache keeps states only); at t_S the state is its own prediction.
+            for (size_t k = 0; k < cache.truth.states.size(); ++k) {
+                const at::Tensor& x = cache.truth.states[k];
+                const at::Tensor prediction = k + 1 < cache.truth.states.size() ? denoiser.dataPrediction(x, times[k]) : x;
+                cache.truthSteps.predictions.push_back(model.decode(prediction));
+                cache.truthSteps.states.push_back(model.decode(x));
+            }
+        }
         cache.truthImages = display.points ? QVector<QImage>{}
                                            : imagesFromBatch(model.decode(cache.truth.finalState()), info.valueRange);
         cache.truthSeconds = secondsSince(start);
@@ -417,6 +480,16 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     if (display.points) result->groundTruthPaths = pathsOf(truth.states);
     result->plainError = errorCurve(plain, truth);
     result->compensatedError = errorCurve(dc, truth);
+    result->plainSampleMse = perSampleMse(plain.finalState(), truth.finalState());
+    result->compensatedSampleMse = perSampleMse(dc.finalState(), truth.finalState());
+    result->plainMse = std::pow(rmsDistance(plain.finalState(), truth.finalState()), 2);
+    result->compensatedMse = std::pow(rmsDistance(dc.finalState(), truth.finalState()), 2);
+    if (!display.points) {
+        const RunSteps& dcSteps = compensated ? compensatedSteps : plainSteps;
+        result->predictionFrames =
+            buildFrames(plainSteps.predictions, dcSteps.predictions, cache.truthSteps.predictions, info.valueRange);
+        result->stateFrames = buildFrames(plainSteps.states, dcSteps.states, cache.truthSteps.states, info.valueRange);
+    }
     result->modelCallsSaved = modelCallsSaved;
     return result;
 }

@@ -7,15 +7,13 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
-#include <QInputDialog>
 #include <QLabel>
-#include <QMenuBar>
-#include <QMessageBox>
-#include <QSettings>
-#include <QPixmap>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRandomGenerator>
 #include <QSaveFile>
+#include <QSettings>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -26,14 +24,19 @@
 #include <cstdio>
 #include <utility>
 
-#include "dcscope/package_compensation.h"
+#include "comparison_view.h"
+#include "dcscope/cpr.h"
+#include "dcscope/model.h"
+#include "dcscope/solver.h"
 #include "dcscope/threads.h"
 #include "default_model.h"
 #include "error_chart.h"
 #include "error_dialog.h"
-#include "image_grid_view.h"
 #include "inference_worker.h"
 #include "ratio_curve_editor.h"
+#include "ratio_edit_command.h"
+#include "sample_detail_dialog.h"
+#include "solver_choices.h"
 #include "trajectory_plot_2d.h"
 
 namespace {
@@ -44,22 +47,14 @@ constexpr int kProgressResolution = 1000;
 constexpr int kScreenshotSettleMs = 200;
 constexpr int kImageBatchSize = 16;
 constexpr int kPointBatchSize = 64;  // points are cheap and a cloud shows the distribution better
-
-struct SolverChoice {
-    const char* label;
-    dcscope::SolverType type;
-    dcscope::UniPCVariant variant;
-};
-const SolverChoice kSolverChoices[] = {
-    {"UniPC (bh2)", dcscope::SolverType::UniPC, dcscope::UniPCVariant::Bh2},
-    {"UniPC (bh1)", dcscope::SolverType::UniPC, dcscope::UniPCVariant::Bh1},
-    {"DPM-Solver++", dcscope::SolverType::DpmSolverPlusPlus, dcscope::UniPCVariant::Bh2},
-    {"DDIM", dcscope::SolverType::Ddim, dcscope::UniPCVariant::Bh2},
-};
+constexpr int kMaxSeed = 999999;
 
 const QColor kPlainColor(230, 134, 46);
 const QColor kCompensatedColor(46, 123, 230);
 const QColor kGroundTruthColor(140, 140, 140);
+const QColor kCprOverlayColor(40, 160, 90);
+const QColor kSearchedOverlayColor(150, 70, 190);
+const QColor kFileOverlayColor(150, 110, 60);
 
 QVector<double> onesOfSize(int count) { return QVector<double>(count, 1.0); }
 
@@ -72,6 +67,15 @@ QString groundTruthName(const SamplingResult& result) {
 QString formatSeconds(double seconds) {
     return seconds < 1.0 ? QStringLiteral("%1 ms").arg(seconds * 1000.0, 0, 'f', 0)
                          : QStringLiteral("%1 s").arg(seconds, 0, 'f', 2);
+}
+
+QString formatMse(double mse) { return QString::number(mse, 'e', 2); }
+
+/// "−33.1%" for a DC MSE a third below plain's.
+QString formatChange(double plainMse, double compensatedMse) {
+    if (!(plainMse > 0) || !std::isfinite(compensatedMse)) return QString();
+    const double percent = 100.0 * (compensatedMse / plainMse - 1.0);
+    return QStringLiteral("%1%2%").arg(percent < 0 ? QStringLiteral("−") : QStringLiteral("+")).arg(std::abs(percent), 0, 'f', 1);
 }
 
 QString runName(SamplingRun run) {
@@ -87,13 +91,15 @@ QString runName(SamplingRun run) {
 
 MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(parent), m_options(options) {
     setWindowTitle(QStringLiteral("dcscope"));
-    auto* splitter = new QSplitter(Qt::Horizontal);
-    splitter->addWidget(createControlPanel());
-    splitter->addWidget(createCentralArea());
-    splitter->setStretchFactor(0, 0);
-    splitter->setStretchFactor(1, 1);
-    splitter->setCollapsible(0, false);
-    setCentralWidget(splitter);
+    setAcceptDrops(true);
+    m_mainSplitter = new QSplitter(Qt::Horizontal);
+    m_mainSplitter->setObjectName(QStringLiteral("mainSplitter"));
+    m_mainSplitter->addWidget(createControlPanel());
+    m_mainSplitter->addWidget(createCentralArea());
+    m_mainSplitter->setStretchFactor(0, 0);
+    m_mainSplitter->setStretchFactor(1, 1);
+    m_mainSplitter->setCollapsible(0, false);
+    setCentralWidget(m_mainSplitter);
 
     m_stepRepaintTimer.setSingleShot(true);
     m_stepRepaintTimer.setInterval(kRepaintIntervalMs);
@@ -111,91 +117,81 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
     createMenus();
 
     populateModels(options);
+    populateDevices();
     if (!options.ratios.isEmpty()) m_nfeSpin->setValue(static_cast<int>(options.ratios.size()));
     m_ratioEditor->setLockedCount(m_dcOrderSpin->value());
     m_ratioEditor->setRatios(options.ratios.isEmpty() ? onesOfSize(m_nfeSpin->value()) : options.ratios);
     // A package that ships fitted CPR coefficients opens with DC on: its ratios for this NFE and
     // guidance, until the user edits them.
-    loadPackageRatios();
+    loadPackageCompensation();
     m_followPackageRatios = options.ratios.isEmpty();
     applyPackageRatios();
+    refreshOverlays();
     onSolverChanged();
+    m_committedRatios = m_ratioEditor->ratios();
     // Connected after the initial values are in place, so setting them up starts no sampling.
     connectControls();
+    if (options.restoreGeometry) restoreWindowState();
 
     statusBar()->showMessage(options.startupMessage);
-    if (options.sampleOnStart) requestSampling();
+    bool sampling = false;
+    if (!options.sessionPath.isEmpty())
+        sampling = openSessionFile(options.sessionPath);
+    else if (options.restoreLastSession)
+        sampling = restoreLastSession();
+    if (!sampling && options.sampleOnStart) requestSampling();
 }
 
 MainWindow::~MainWindow() = default;
-
-void MainWindow::createMenus() {
-    QMenu* settings = menuBar()->addMenu(tr("&Settings"));
-    QAction* threads = settings->addAction(tr("Model &threads…"), this, &MainWindow::chooseThreadCount);
-    threads->setObjectName(QStringLiteral("threadsAction"));
-    threads->setToolTip(tr("How many CPU threads each model call may use"));
-    QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About dcscope"), this, &MainWindow::showAbout)->setObjectName(QStringLiteral("aboutAction"));
-}
-
-void MainWindow::chooseThreadCount() {
-    bool accepted = false;
-    const int available = dcscope::availableCpuCount();
-    const int value = QInputDialog::getInt(this, tr("Model threads"),
-                                           tr("Threads per model call (0 = automatic: OMP_NUM_THREADS, else all %1 available CPUs):")
-                                               .arg(available),
-                                           m_threadsSetting, 0, 256, 1, &accepted);
-    if (!accepted || value == m_threadsSetting) return;
-    m_threadsSetting = value;
-    QSettings().setValue(QLatin1String(kThreadsSettingKey), value);
-    m_threadsDescription = QString::fromStdString(dcscope::describe(dcscope::chooseIntraOpThreads(value)));
-    statusBar()->showMessage(tr("Model threads: %1 (from the next sampling on)").arg(m_threadsDescription));
-}
-
-void MainWindow::showAbout() {
-    QMessageBox::about(this, tr("About dcscope"),
-                       tr("<b>dcscope %1</b><br>Explore diffusion samplers: UniPC, DPM-Solver++ and DDIM with and without "
-                          "dynamic compensation (DC-Solver).<br><br>Model threads: %2<br>Device: %3")
-                           .arg(QCoreApplication::applicationVersion(), m_threadsDescription.toHtmlEscaped(), m_options.device));
-}
 
 QWidget* MainWindow::createControlPanel() {
     auto* panel = new QWidget;
     auto* layout = new QVBoxLayout(panel);
 
     auto* modelBox = new QGroupBox(tr("Model"));
-    auto* modelLayout = new QVBoxLayout(modelBox);
+    auto* modelLayout = new QFormLayout(modelBox);
     m_modelCombo = new QComboBox;
     m_modelCombo->setObjectName(QStringLiteral("modelCombo"));
+    m_modelCombo->setToolTip(tr("The diffusion model: a package folder (File > Open package, or drop one on the window) "
+                                "or a built-in Gaussian mixture with an exact score"));
+    m_deviceCombo = new QComboBox;
+    m_deviceCombo->setObjectName(QStringLiteral("deviceCombo"));
+    m_deviceCombo->setToolTip(tr("Where the model runs: the CPU or a CUDA device LibTorch sees (from the next sampling on)"));
     m_modelInfoLabel = new QLabel;
     m_modelInfoLabel->setWordWrap(true);
     m_modelInfoLabel->setForegroundRole(QPalette::PlaceholderText);
-    modelLayout->addWidget(m_modelCombo);
-    modelLayout->addWidget(m_modelInfoLabel);
+    modelLayout->addRow(m_modelCombo);
+    modelLayout->addRow(tr("Device"), m_deviceCombo);
+    modelLayout->addRow(m_modelInfoLabel);
     layout->addWidget(modelBox);
 
     auto* solverBox = new QGroupBox(tr("Solver"));
     auto* solverForm = new QFormLayout(solverBox);
     m_solverCombo = new QComboBox;
     m_solverCombo->setObjectName(QStringLiteral("solverCombo"));
-    for (const SolverChoice& choice : kSolverChoices) m_solverCombo->addItem(QString::fromLatin1(choice.label));
+    for (const SolverChoice& choice : solverChoices()) m_solverCombo->addItem(choice.label());
+    m_solverCombo->setToolTip(tr("The multistep solver; DC compensates its model outputs"));
     m_orderSpin = new QSpinBox;
     m_orderSpin->setObjectName(QStringLiteral("orderSpin"));
     m_orderSpin->setRange(1, 3);
     m_orderSpin->setValue(2);
+    m_orderSpin->setToolTip(tr("Order of the multistep formulas (DDIM is first order)"));
     m_gridCombo = new QComboBox;
     m_gridCombo->setObjectName(QStringLiteral("gridCombo"));
     m_gridCombo->addItem(tr("uniform in t"), QStringLiteral("time_uniform"));
     m_gridCombo->addItem(tr("uniform in log-SNR"), QStringLiteral("logSNR"));
     m_gridCombo->addItem(tr("quadratic in t"), QStringLiteral("time_quadratic"));
+    m_gridCombo->setToolTip(tr("Where the coarse times t_0 > ... > t_S lie"));
     m_nfeSpin = new QSpinBox;
     m_nfeSpin->setObjectName(QStringLiteral("nfeSpin"));
     m_nfeSpin->setRange(1, 100);
     m_nfeSpin->setValue(10);
+    m_nfeSpin->setToolTip(tr("Steps S = model calls per run; the ratio curve is resampled when it changes"));
     m_dcOrderSpin = new QSpinBox;
     m_dcOrderSpin->setObjectName(QStringLiteral("dcOrderSpin"));
     m_dcOrderSpin->setRange(1, 3);
     m_dcOrderSpin->setValue(2);
+    m_dcOrderSpin->setToolTip(tr("Order K of the Lagrange interpolation DC uses; the first K ratios stay 1"));
     solverForm->addRow(tr("Solver"), m_solverCombo);
     solverForm->addRow(tr("Order"), m_orderSpin);
     solverForm->addRow(tr("Time grid"), m_gridCombo);
@@ -207,23 +203,37 @@ QWidget* MainWindow::createControlPanel() {
     auto* samplesForm = new QFormLayout(samplesBox);
     m_classCombo = new QComboBox;
     m_classCombo->setObjectName(QStringLiteral("classCombo"));
+    m_classCombo->setToolTip(tr("The class each sample is conditioned on (each class in turn: sample b gets class b mod K)"));
     m_guidanceSpin = new QDoubleSpinBox;
     m_guidanceSpin->setObjectName(QStringLiteral("guidanceSpin"));
     m_guidanceSpin->setRange(0.0, 30.0);
     m_guidanceSpin->setSingleStep(0.5);
     m_guidanceSpin->setValue(3.0);
+    m_guidanceSpin->setToolTip(tr("Classifier-free guidance scale w (1 = plain conditional model)"));
     m_batchSpin = new QSpinBox;
     m_batchSpin->setObjectName(QStringLiteral("batchSpin"));
     m_batchSpin->setRange(1, 256);
     m_batchSpin->setValue(kImageBatchSize);
+    m_batchSpin->setToolTip(tr("Samples per comparison"));
     m_seedSpin = new QSpinBox;
     m_seedSpin->setObjectName(QStringLiteral("seedSpin"));
-    m_seedSpin->setRange(0, 999999);
+    m_seedSpin->setRange(0, kMaxSeed);
+    m_seedSpin->setToolTip(tr("Sample b starts from datapoint seed + b: the same noise as dcscope-cli --seed"));
+    m_randomSeedButton = new QPushButton(tr("Random"));
+    m_randomSeedButton->setObjectName(QStringLiteral("randomSeedButton"));
+    m_randomSeedButton->setToolTip(tr("Pick a random seed and sample"));
+    m_seedLockCheck = new QCheckBox(tr("Lock"));
+    m_seedLockCheck->setObjectName(QStringLiteral("seedLockCheck"));
+    m_seedLockCheck->setToolTip(tr("Keep this seed: the seed box and Random are disabled"));
+    auto* seedRow = new QHBoxLayout;
+    seedRow->addWidget(m_seedSpin, 1);
+    seedRow->addWidget(m_randomSeedButton);
+    seedRow->addWidget(m_seedLockCheck);
     m_groundTruthCheck = new QCheckBox(tr("Ground truth"));
     m_groundTruthCheck->setObjectName(QStringLiteral("groundTruthCheck"));
     m_groundTruthCheck->setChecked(true);
-    m_groundTruthCheck->setToolTip(tr("Solve the same noise with many small DDIM steps that land exactly on every coarse time "
-                                      "(cached on disk), for the error curves and the ground-truth pane"));
+    m_groundTruthCheck->setToolTip(tr("Solve the same noise with many small steps that land exactly on every coarse time "
+                                      "(cached on disk), for the error curves, the ground-truth pane and the difference maps"));
     m_fineStepsSpin = new QSpinBox;
     m_fineStepsSpin->setObjectName(QStringLiteral("fineStepsSpin"));
     m_fineStepsSpin->setRange(10, 2000);
@@ -234,7 +244,7 @@ QWidget* MainWindow::createControlPanel() {
     samplesForm->addRow(tr("Class"), m_classCombo);
     samplesForm->addRow(tr("Guidance"), m_guidanceSpin);
     samplesForm->addRow(tr("Batch"), m_batchSpin);
-    samplesForm->addRow(tr("Seed"), m_seedSpin);
+    samplesForm->addRow(tr("Seed"), seedRow);
     samplesForm->addRow(m_groundTruthCheck);
     samplesForm->addRow(tr("GT fine steps"), m_fineStepsSpin);
     layout->addWidget(samplesBox);
@@ -243,9 +253,11 @@ QWidget* MainWindow::createControlPanel() {
     m_sampleButton = new QPushButton(tr("Sample"));
     m_sampleButton->setObjectName(QStringLiteral("sampleButton"));
     m_sampleButton->setDefault(true);
+    m_sampleButton->setToolTip(tr("Sample plain and compensated from the same noise (Ctrl+Enter)"));
     m_cancelButton = new QPushButton(tr("Cancel"));
     m_cancelButton->setObjectName(QStringLiteral("cancelButton"));
     m_cancelButton->setEnabled(false);
+    m_cancelButton->setToolTip(tr("Stop within one model call; the panes keep the last x0-prediction (Esc)"));
     buttons->addWidget(m_sampleButton);
     buttons->addWidget(m_cancelButton);
     layout->addLayout(buttons);
@@ -254,45 +266,39 @@ QWidget* MainWindow::createControlPanel() {
     m_progressBar->setRange(0, kProgressResolution);
     m_progressBar->setValue(0);
     m_progressBar->setTextVisible(false);
+    m_progressBar->setToolTip(tr("Progress of the current request (plain run, DC run, ground truth)"));
     layout->addWidget(m_progressBar);
     m_resetRatiosButton = new QPushButton(tr("Reset ratios to 1"));
     m_resetRatiosButton->setObjectName(QStringLiteral("resetRatiosButton"));
+    m_resetRatiosButton->setToolTip(tr("Every ρ back to 1 (no compensation); undoable"));
     layout->addWidget(m_resetRatiosButton);
     layout->addStretch(1);
 
-    panel->setMinimumWidth(260);
-    panel->setMaximumWidth(340);
+    panel->setMinimumWidth(250);
+    panel->setMaximumWidth(330);
     return panel;
 }
 
 QWidget* MainWindow::createCentralArea() {
-    m_plainView = new ImageGridView;
-    m_compensatedView = new ImageGridView;
-    m_groundTruthView = new ImageGridView;
-    m_plainView->setObjectName(QStringLiteral("plainView"));
-    m_compensatedView->setObjectName(QStringLiteral("compensatedView"));
-    m_groundTruthView->setObjectName(QStringLiteral("groundTruthView"));
-    for (ImageGridView* view : {m_plainView, m_compensatedView, m_groundTruthView}) view->setPlaceholderText(tr("No samples yet"));
-    m_groundTruthView->setCaption(tr("Ground truth"));
-    auto* comparison = new QWidget;
-    auto* comparisonLayout = new QHBoxLayout(comparison);
-    comparisonLayout->setContentsMargins(0, 0, 0, 0);
-    comparisonLayout->addWidget(m_plainView);
-    comparisonLayout->addWidget(m_compensatedView);
-    comparisonLayout->addWidget(m_groundTruthView);
+    m_comparison = new ComparisonView;
+    m_comparison->setObjectName(QStringLiteral("comparisonView"));
+    for (auto pane : {ComparisonView::Pane::Plain, ComparisonView::Pane::Compensated, ComparisonView::Pane::GroundTruth})
+        m_comparison->setPlaceholderText(pane, tr("No samples yet"));
+    m_comparison->setCaption(ComparisonView::Pane::GroundTruth, tr("Ground truth"));
 
     m_trajectoryPlot = new TrajectoryPlot2D;
     m_trajectoryPlot->setObjectName(QStringLiteral("trajectoryPlot"));
     m_viewStack = new QStackedWidget;
     m_viewStack->setObjectName(QStringLiteral("viewStack"));
-    m_viewStack->addWidget(comparison);
+    m_viewStack->addWidget(m_comparison);
     m_viewStack->addWidget(m_trajectoryPlot);
 
     m_ratioEditor = new RatioCurveEditor;
     m_ratioEditor->setObjectName(QStringLiteral("ratioEditor"));
     auto* ratioBox = new QGroupBox(tr("Compensation ratios ρ_k"));
-    m_ratioEditor->setToolTip(tr("Drag a point to change its ratio; double-click resets it to 1. The first points stay at 1: "
-                                 "compensation needs that much history."));
+    m_ratioEditor->setToolTip(tr("Drag a point, or select it with Left/Right and move it with Up/Down (Shift: finer); "
+                                 "double-click or Enter types a value; click a dashed overlay's name to apply it. "
+                                 "The first points stay at 1: compensation needs that much history."));
     auto* ratioLayout = new QVBoxLayout(ratioBox);
     ratioLayout->addWidget(m_ratioEditor);
 
@@ -300,6 +306,7 @@ QWidget* MainWindow::createCentralArea() {
     m_errorChart->setObjectName(QStringLiteral("errorChart"));
     m_errorChart->setAxisTitles(tr("step k"), QString());
     m_errorChart->setLogarithmicY(true);
+    m_errorChart->setToolTip(tr("RMS distance of each run to the ground truth at every t_k; the dashed line marks the step shown"));
     m_errorBox = new QGroupBox(tr("Per-step RMS error"));
     m_errorInfoLabel = new QLabel;
     m_errorInfoLabel->setObjectName(QStringLiteral("errorInfoLabel"));
@@ -314,14 +321,24 @@ QWidget* MainWindow::createCentralArea() {
     bottomLayout->setContentsMargins(0, 0, 0, 0);
     bottomLayout->addWidget(ratioBox, 1);
     bottomLayout->addWidget(m_errorBox, 1);
-    bottom->setMinimumHeight(280);
+    bottom->setMinimumHeight(200);
 
-    auto* splitter = new QSplitter(Qt::Vertical);
-    splitter->addWidget(m_viewStack);
-    splitter->addWidget(bottom);
-    splitter->setStretchFactor(0, 3);
-    splitter->setStretchFactor(1, 2);
-    return splitter;
+    m_centralSplitter = new QSplitter(Qt::Vertical);
+    m_centralSplitter->setObjectName(QStringLiteral("centralSplitter"));
+    m_centralSplitter->addWidget(m_viewStack);
+    m_centralSplitter->addWidget(bottom);
+    m_centralSplitter->setStretchFactor(0, 3);
+    m_centralSplitter->setStretchFactor(1, 1);
+    return m_centralSplitter;
+}
+
+int MainWindow::addModelEntry(const QString& spec) {
+    int index = m_modelCombo->findData(spec);
+    if (index < 0) {
+        m_modelCombo->addItem(spec, spec);
+        index = m_modelCombo->count() - 1;
+    }
+    return index;
 }
 
 void MainWindow::populateModels(const Options& options) {
@@ -329,15 +346,23 @@ void MainWindow::populateModels(const Options& options) {
         m_modelCombo->addItem(tr("%1 (package)").arg(QString::fromLatin1(kDefaultModelName)), options.defaultPackage);
     m_modelCombo->addItem(QStringLiteral("builtin:gmm-image"), QStringLiteral("builtin:gmm-image"));
     m_modelCombo->addItem(QStringLiteral("builtin:gmm2d"), QStringLiteral("builtin:gmm2d"));
-    int index = m_modelCombo->findData(options.modelSpec);
-    if (index < 0 && !options.modelSpec.isEmpty()) {
-        m_modelCombo->addItem(options.modelSpec, options.modelSpec);
-        index = m_modelCombo->count() - 1;
-    }
-    m_modelCombo->setCurrentIndex(std::max(0, index));
+    m_modelCombo->setCurrentIndex(options.modelSpec.isEmpty() ? 0 : addModelEntry(options.modelSpec));
     m_classCombo->addItem(tr("each class in turn"), SamplingRequest::kEachClassInTurn);
     m_classCombo->addItem(tr("unconditional"), SamplingRequest::kUnconditional);
     applyModelDefaults();
+}
+
+void MainWindow::populateDevices() {
+    for (const std::string& device : dcscope::availableDevices())
+        m_deviceCombo->addItem(QString::fromStdString(device), QString::fromStdString(device));
+    // A device asked for on the command line stays selectable even where it is missing: the
+    // worker then reports it in one line.
+    int index = m_deviceCombo->findData(m_options.device);
+    if (index < 0) {
+        m_deviceCombo->addItem(m_options.device, m_options.device);
+        index = m_deviceCombo->count() - 1;
+    }
+    m_deviceCombo->setCurrentIndex(index);
 }
 
 void MainWindow::applyModelDefaults() {
@@ -348,29 +373,55 @@ void MainWindow::applyModelDefaults() {
 void MainWindow::connectControls() {
     connect(m_modelCombo, &QComboBox::currentIndexChanged, this, &MainWindow::onModelChanged);
     connect(m_solverCombo, &QComboBox::currentIndexChanged, this, &MainWindow::onSolverChanged);
-    connect(m_nfeSpin, &QSpinBox::valueChanged, m_ratioEditor, &RatioCurveEditor::resizeRatios);
-    connect(m_nfeSpin, &QSpinBox::valueChanged, this, &MainWindow::applyPackageRatios);
-    connect(m_guidanceSpin, &QDoubleSpinBox::valueChanged, this, &MainWindow::applyPackageRatios);
-    connect(m_dcOrderSpin, &QSpinBox::valueChanged, m_ratioEditor, &RatioCurveEditor::setLockedCount);
+    connect(m_nfeSpin, &QSpinBox::valueChanged, this, [this](int steps) {
+        m_ratioEditor->resizeRatios(steps);  // resampled over the normalised step position
+        m_committedRatios = m_ratioEditor->ratios();
+        applyPackageRatios();
+        refreshOverlays();
+    });
+    connect(m_guidanceSpin, &QDoubleSpinBox::valueChanged, this, [this] {
+        applyPackageRatios();
+        refreshOverlays();
+    });
+    connect(m_dcOrderSpin, &QSpinBox::valueChanged, this, [this](int order) {
+        m_ratioEditor->setLockedCount(order);
+        m_committedRatios = m_ratioEditor->ratios();
+    });
     // Ratio edits re-sample at once; each new request supersedes the running one (latest wins).
-    connect(m_ratioEditor, &RatioCurveEditor::ratiosChanging, this, &MainWindow::onRatiosEdited);
+    connect(m_ratioEditor, &RatioCurveEditor::ratiosChanging, this, &MainWindow::onRatiosChanging);
     connect(m_ratioEditor, &RatioCurveEditor::ratiosEdited, this, &MainWindow::onRatiosEdited);
     connect(m_resetRatiosButton, &QPushButton::clicked, this, [this] {
-        m_followPackageRatios = false;
         m_ratioEditor->setRatios(onesOfSize(m_nfeSpin->value()));
-        requestSampling();
+        onRatiosEdited();
     });
     connect(m_sampleButton, &QPushButton::clicked, this, &MainWindow::requestSampling);
     connect(m_cancelButton, &QPushButton::clicked, this, [this] { m_controller.cancel(); });
+    connect(m_randomSeedButton, &QPushButton::clicked, this, [this] {
+        m_seedSpin->setValue(int(QRandomGenerator::global()->bounded(kMaxSeed + 1)));
+        requestSampling();
+    });
+    connect(m_seedLockCheck, &QCheckBox::toggled, this, [this](bool locked) {
+        m_seedSpin->setEnabled(!locked);
+        m_randomSeedButton->setEnabled(!locked);
+    });
+    connect(m_comparison, &ComparisonView::stepChanged, this, &MainWindow::onStepShown);
+    connect(m_comparison, &ComparisonView::sampleClicked, this, &MainWindow::showSampleDetail);
 }
 
 void MainWindow::onModelChanged() {
-    loadPackageRatios();
+    if (m_modelCombo->currentData().toString() != m_loadedModelSpec) {
+        m_loadedModelRatios = m_ratioEditor->ratios();
+        m_loadedModelFollowsPackage = m_followPackageRatios;
+    }
+    loadPackageCompensation();
     m_followPackageRatios = true;
-    if (m_packageCpr)
+    if (m_packageCompensation && m_packageCompensation->cpr)
         applyPackageRatios();
     else
-        m_ratioEditor->setRatios(onesOfSize(m_nfeSpin->value()));
+        setCurveFromProgram(onesOfSize(m_nfeSpin->value()));
+    m_fileOverlays.clear();
+    refreshOverlays();
+    m_undoStack.clear();  // edits of another model's curve are not this one's
     m_modelInfoLabel->clear();
     // Classes belong to the model: back to the choices every model has until its labels arrive.
     while (m_classCombo->count() > 2) m_classCombo->removeItem(m_classCombo->count() - 1);
@@ -380,15 +431,15 @@ void MainWindow::onModelChanged() {
 }
 
 void MainWindow::onSolverChanged() {
-    const SolverChoice& choice = kSolverChoices[std::max(0, m_solverCombo->currentIndex())];
+    const SolverChoice& choice = solverChoices()[std::max(0, m_solverCombo->currentIndex())];
     m_orderSpin->setEnabled(choice.type != dcscope::SolverType::Ddim);  // DDIM is first order by definition
 }
 
 void MainWindow::requestSampling() {
-    const SolverChoice& choice = kSolverChoices[std::max(0, m_solverCombo->currentIndex())];
+    const SolverChoice& choice = solverChoices()[std::max(0, m_solverCombo->currentIndex())];
     SamplingRequest request;
     request.modelSpec = m_modelCombo->currentData().toString().toStdString();
-    request.device = m_options.device.toStdString();
+    request.device = m_deviceCombo->currentData().toString().toStdString();
     request.solver.solver = choice.type;
     request.solver.variant = choice.variant;
     request.solver.order = m_orderSpin->value();
@@ -415,28 +466,56 @@ void MainWindow::requestSampling() {
     statusBar()->showMessage(tr("Sampling…"));
 }
 
-void MainWindow::loadPackageRatios() {
-    m_packageCpr.reset();
+void MainWindow::loadPackageCompensation() {
+    m_packageCompensation.reset();
     const QString spec = m_modelCombo->currentData().toString();
     if (spec.startsWith(QStringLiteral("builtin:"))) return;
     try {
-        m_packageCpr = dcscope::loadCprCoefficientsFrom(spec.toStdString());
+        m_packageCompensation = dcscope::loadPackageCompensation(spec.toStdString());
     } catch (const std::exception&) {
-        // No compensation entry (or a broken one, which the worker reports when it loads the model).
+        // Not a package (or a broken entry): the worker reports it in one line when it loads the model.
     }
 }
 
 void MainWindow::applyPackageRatios() {
-    if (!m_followPackageRatios || !m_packageCpr) return;
+    if (!m_followPackageRatios || !m_packageCompensation || !m_packageCompensation->cpr) return;
     try {
-        const auto predicted = dcscope::predictCprRatios(*m_packageCpr, m_guidanceSpin->value(), m_nfeSpin->value());
-        m_ratioEditor->setRatios(QVector<double>(predicted.begin(), predicted.end()));
+        const auto predicted =
+            dcscope::predictCprRatios(*m_packageCompensation->cpr, m_guidanceSpin->value(), m_nfeSpin->value());
+        setCurveFromProgram(QVector<double>(predicted.begin(), predicted.end()));
     } catch (const std::exception&) {
-        m_ratioEditor->setRatios(onesOfSize(m_nfeSpin->value()));
+        setCurveFromProgram(onesOfSize(m_nfeSpin->value()));
     }
 }
 
-void MainWindow::onRatiosEdited() {
+void MainWindow::refreshOverlays() {
+    m_ratioEditor->clearOverlays();
+    const int steps = m_nfeSpin->value();
+    const double guidance = m_guidanceSpin->value();
+    if (m_packageCompensation && m_packageCompensation->cpr) {
+        try {
+            const auto predicted = dcscope::predictCprRatios(*m_packageCompensation->cpr, guidance, steps);
+            m_ratioEditor->setOverlay(tr("CPR fit"), QVector<double>(predicted.begin(), predicted.end()), kCprOverlayColor);
+        } catch (const std::exception&) {
+            // No prediction for these settings: no overlay.
+        }
+    }
+    if (m_packageCompensation) {
+        // The searched file the CPR coefficients were fitted to, where one matches exactly.
+        for (const dcscope::CprSample& sample : m_packageCompensation->ratioSamples)
+            if (int(sample.ratios.size()) == steps && std::abs(sample.guidance - guidance) < 1e-9)
+                m_ratioEditor->setOverlay(tr("searched"), QVector<double>(sample.ratios.begin(), sample.ratios.end()),
+                                          kSearchedOverlayColor);
+    }
+    for (const Session::Overlay& overlay : m_fileOverlays) m_ratioEditor->setOverlay(overlay.name, overlay.values, kFileOverlayColor);
+}
+
+void MainWindow::setCurveFromProgram(const QVector<double>& ratios) {
+    m_ratioEditor->setRatios(RatioCurveEditor::resampled(ratios, m_nfeSpin->value()));
+    m_committedRatios = m_ratioEditor->ratios();
+}
+
+void MainWindow::onRatiosChanging() {
     m_followPackageRatios = false;  // the user's curve from now on
     const QVector<double>& ratios = m_ratioEditor->ratios();
     // The release that ends a drag repeats the last move's ratios: nothing new to sample.
@@ -449,6 +528,21 @@ void MainWindow::onRatiosEdited() {
         return;
     }
     requestSampling();
+}
+
+void MainWindow::onRatiosEdited() {
+    const QVector<double> after = m_ratioEditor->ratios();
+    if (after != m_committedRatios) {
+        m_undoStack.push(new RatioEditCommand(m_committedRatios, after, [this](const QVector<double>& ratios) { applyUndoneCurve(ratios); },
+                                              tr("edit of the ratio curve")));
+        m_committedRatios = after;
+    }
+    onRatiosChanging();
+}
+
+void MainWindow::applyUndoneCurve(const QVector<double>& ratios) {
+    setCurveFromProgram(ratios);
+    onRatiosChanging();
 }
 
 void MainWindow::samplesShown() {
@@ -466,17 +560,22 @@ void MainWindow::setRunning(bool running) {
 void MainWindow::onModelLoaded(std::shared_ptr<const ModelSummary> summary) {
     // A superseded request may still have loaded another model; only the selected one matters.
     if (summary->spec != m_modelCombo->currentData().toString()) return;
+    m_loadedModelSpec = summary->spec;
     m_modelInfoLabel->setText(summary->description.isEmpty() ? tr("%1, samples %2").arg(summary->name, summary->sampleShape)
                                                              : summary->description);
+    const int chosenClass = m_classCombo->currentData().toInt();
     while (m_classCombo->count() > 2) m_classCombo->removeItem(m_classCombo->count() - 1);
     for (int i = 0; i < summary->labels.size(); ++i) m_classCombo->addItem(summary->labels[i], i);
+    // A session may have chosen a class before the labels were known.
+    m_classCombo->setCurrentIndex(std::max(0, m_classCombo->findData(chosenClass)));
     const bool conditional = !summary->labels.isEmpty();
     m_classCombo->setEnabled(conditional);
     m_guidanceSpin->setEnabled(conditional);
-    m_viewStack->setCurrentWidget(summary->pointModel ? static_cast<QWidget*>(m_trajectoryPlot) : m_viewStack->widget(0));
+    m_viewStack->setCurrentWidget(summary->pointModel ? static_cast<QWidget*>(m_trajectoryPlot) : m_comparison);
     m_trajectoryPlot->clearLayers();
     m_trajectoryPlot->setMarkers(summary->modeCentres);
-    for (ImageGridView* view : {m_plainView, m_compensatedView, m_groundTruthView}) view->setImages({});
+    m_comparison->clearFrames();
+    m_shownResult.reset();
 }
 
 void MainWindow::onStepProgress(std::shared_ptr<const StepUpdate> update) {
@@ -490,7 +589,8 @@ void MainWindow::applyPendingStep() {
     if (!update || update->requestId != m_currentRequestId) return;
     m_progressBar->setValue(int(std::lround(update->progress * kProgressResolution)));
     const bool compensatedRun = update->run == SamplingRun::Compensated;
-    if (!update->preview.isEmpty()) (compensatedRun ? m_compensatedView : m_plainView)->setImages(update->preview);
+    if (!update->preview.isEmpty())
+        m_comparison->showLive(compensatedRun ? ComparisonView::Pane::Compensated : ComparisonView::Pane::Plain, update->preview);
     if (!update->paths.isEmpty() && update->run != SamplingRun::GroundTruth)
         m_trajectoryPlot->setLayer(compensatedRun ? compensatedName(m_currentSolverName) : m_currentSolverName, update->paths,
                                    compensatedRun ? kCompensatedColor : kPlainColor);
@@ -502,11 +602,10 @@ void MainWindow::onSamplesReady(std::shared_ptr<const SamplingResult> result) {
     if (result->requestId != m_currentRequestId) return;
     // Previews of the finished runs may still be pending; the final samples replace them.
     if (m_pendingStep && m_pendingStep->run != SamplingRun::GroundTruth) m_pendingStep.reset();
-    showSamples(*result);
-    m_groundTruthView->setImages({});
-    m_groundTruthView->setPlaceholderText(tr("Computing the ground truth…"));
+    showSamples(*result, false);
     m_errorChart->clearSeries();
     m_errorInfoLabel->setText(tr("Computing the ground truth…"));
+    m_errorInfoLabel->show();
     statusBar()->showMessage(resultStatus(*result) + tr(" · computing the ground truth…"));
     Q_EMIT resultShown(result->requestId, false);
     samplesShown();
@@ -519,7 +618,7 @@ void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
     m_lastResult = result;
     setRunning(false);
     m_progressBar->setValue(kProgressResolution);
-    showSamples(*result);
+    showSamples(*result, true);
     showErrorCurves(*result);
     statusBar()->showMessage(resultStatus(*result));
     Q_EMIT resultShown(result->requestId, true);
@@ -529,45 +628,75 @@ void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
         QTimer::singleShot(kScreenshotSettleMs, this, [this] { finishScreenshot(true); });
 }
 
-void MainWindow::showSamples(const SamplingResult& result) {
-    const QString plainName = result.solverName;
-    const QString dcName = compensatedName(plainName);
-    m_plainView->setCaption(plainName);
-    m_compensatedView->setCaption(result.compensated ? dcName + (m_followPackageRatios ? tr(" (package CPR ratios)") : QString())
-                                                     : dcName + tr(" (all ρ = 1: same as plain)"));
-    if (!result.plainImages.isEmpty()) {
-        m_plainView->setImages(result.plainImages);
-        m_compensatedView->setImages(result.compensatedImages);
+void MainWindow::showSamples(const SamplingResult& result, bool complete) {
+    m_shownResult = std::make_shared<const SamplingResult>(result);
+    if (!result.predictionFrames.isEmpty()) {
+        m_comparison->setFrames(result.predictionFrames, result.stateFrames, /*keepStep=*/true);
+        if (!complete && m_groundTruthCheck->isChecked())
+            m_comparison->setPlaceholderText(ComparisonView::Pane::GroundTruth, tr("Computing the ground truth…"));
+        else if (!m_groundTruthCheck->isChecked())
+            m_comparison->setPlaceholderText(ComparisonView::Pane::GroundTruth, tr("Ground truth is off"));
     }
-    if (result.hasGroundTruth) {
-        m_groundTruthView->setCaption(groundTruthName(result));
-        m_groundTruthView->setImages(result.groundTruthImages);
-    } else if (!m_groundTruthCheck->isChecked()) {
-        m_groundTruthView->setImages({});
-        m_groundTruthView->setPlaceholderText(tr("Ground truth is off"));
-    }
+    updateCaptions(&result);
     m_trajectoryPlot->clearLayers();
     if (!result.plainPaths.isEmpty()) {
+        const QString plainName = result.solverName;
+        const QString dcName = compensatedName(plainName);
         if (result.hasGroundTruth)
             m_trajectoryPlot->setLayer(groundTruthName(result), result.groundTruthPaths, kGroundTruthColor);
         m_trajectoryPlot->setLayer(plainName, result.plainPaths, kPlainColor);
         m_trajectoryPlot->setLayer(result.compensated ? dcName : dcName + tr(" (all ρ = 1)"), result.compensatedPaths,
                                    kCompensatedColor);
     }
+    onStepShown(m_comparison->step());
+}
+
+void MainWindow::updateCaptions(const SamplingResult* result) {
+    if (!result) return;
+    const QString nfe = tr("NFE %1").arg(result->nfePerRun);
+    const bool known = std::isfinite(result->plainMse);
+    m_comparison->setCaption(ComparisonView::Pane::Plain,
+                             result->solverName + QLatin1Char('\n') + nfe +
+                                 (known ? tr(" · MSE %1").arg(formatMse(result->plainMse)) : QString()));
+    QString how;
+    if (!result->compensated)
+        how = m_packageCompensation || m_modelCombo->currentData().toString().startsWith(QStringLiteral("builtin:"))
+                  ? tr(" · all ρ = 1: same as plain")
+                  : tr(" · all ρ = 1: same as plain (this package ships no ratios; edit the curve)");
+    else if (m_followPackageRatios)
+        how = tr(" · package CPR ratios");
+    m_comparison->setCaption(ComparisonView::Pane::Compensated,
+                             compensatedName(result->solverName) + how + QLatin1Char('\n') + nfe +
+                                 (known ? tr(" · MSE %1 (%2)").arg(formatMse(result->compensatedMse),
+                                                                    formatChange(result->plainMse, result->compensatedMse))
+                                        : QString()));
+    m_comparison->setCaption(ComparisonView::Pane::GroundTruth,
+                             result->hasGroundTruth ? tr("Ground truth\n%1, %2 fine steps").arg(result->groundTruthSolver).arg(result->groundTruthFineSteps)
+                                                    : tr("Ground truth"));
 }
 
 void MainWindow::showErrorCurves(const SamplingResult& result) {
     m_errorChart->clearSeries();
     if (!result.hasGroundTruth) {
+        m_errorBox->setTitle(tr("Per-step RMS error"));
         m_errorInfoLabel->setText(tr("The ground truth is off."));
+        m_errorInfoLabel->show();
         return;
     }
-    m_errorInfoLabel->setText(tr("RMS distance to the %1 at each t_k; the ground truth's own error (max change when its "
-                                 "fine steps are halved): %2")
-                             .arg(groundTruthName(result))
+    // The details go into the title: the chart needs every pixel of height it can get.
+    m_errorBox->setTitle(tr("Per-step RMS error against the ground truth (its own error: %1)")
                              .arg(std::isnan(result.groundTruthError) ? tr("unknown") : QString::number(result.groundTruthError, 'g', 2)));
+    m_errorBox->setToolTip(tr("RMS distance to the %1 at each t_k; the ground truth's own error is the largest change "
+                              "when its fine steps are halved")
+                               .arg(groundTruthName(result)));
+    m_errorInfoLabel->hide();
     m_errorChart->setSeries(result.solverName, result.plainError, kPlainColor);
     m_errorChart->setSeries(compensatedName(result.solverName), result.compensatedError, kCompensatedColor);
+    onStepShown(m_comparison->step());
+}
+
+void MainWindow::onStepShown(int step) {
+    m_errorChart->setHighlightedX(m_comparison->hasFrames() ? double(step) : std::numeric_limits<double>::quiet_NaN());
 }
 
 QString MainWindow::resultStatus(const SamplingResult& result) const {
@@ -597,10 +726,11 @@ QString MainWindow::resultStatus(const SamplingResult& result) const {
 void MainWindow::onCancelled(int requestId) {
     if (requestId != m_currentRequestId) return;  // superseded requests end quietly
     m_stepRepaintTimer.stop();
-    m_pendingStep.reset();
+    // The newest x0-prediction is what the run got to: show it rather than drop it.
+    applyPendingStep();
     setRunning(false);
     m_awaitingSamples = m_ratioEditPending = false;
-    statusBar()->showMessage(tr("Cancelled."));
+    statusBar()->showMessage(tr("Cancelled; the panes show the last x0-prediction."));
 }
 
 void MainWindow::onFailed(int requestId, const QString& message) {
@@ -611,12 +741,58 @@ void MainWindow::onFailed(int requestId, const QString& message) {
     m_awaitingSamples = m_ratioEditPending = false;
     m_progressBar->setValue(0);
     statusBar()->showMessage(tr("Error: %1").arg(message));
+    const QString failedSpec = m_modelCombo->currentData().toString();
+    const int loadedIndex = m_modelCombo->findData(m_loadedModelSpec);
+    if (failedSpec != m_loadedModelSpec && loadedIndex >= 0) {
+        // The selected model did not load: go back to the one the worker still holds, with its
+        // curve, and drop the entry if it was not one of the fixed ones.
+        const int failedIndex = m_modelCombo->currentIndex();
+        {
+            const QSignalBlocker blocker(m_modelCombo);
+            m_modelCombo->setCurrentIndex(loadedIndex);
+            if (failedIndex >= 0 && failedSpec != m_options.defaultPackage && !failedSpec.startsWith(QStringLiteral("builtin:")))
+                m_modelCombo->removeItem(failedIndex);
+        }
+        loadPackageCompensation();
+        m_followPackageRatios = m_loadedModelFollowsPackage;
+        setCurveFromProgram(m_loadedModelRatios);
+        m_fileOverlays.clear();
+        refreshOverlays();
+        statusBar()->showMessage(tr("Error: %1 · kept %2").arg(message, m_modelCombo->currentText()));
+    }
     if (!m_options.screenshotPath.isEmpty() && !m_screenshotTaken) {
         std::fprintf(stderr, "dcscope: %s\n", qPrintable(message));
         finishScreenshot(false);
         return;
     }
     showError(this, message);
+}
+
+void MainWindow::showSampleDetail(int index) {
+    const ComparisonFrame* frame = m_comparison->currentFrame();
+    if (!frame || !m_shownResult || index < 0 || index >= frame->plain.size()) return;
+    const SamplingResult& result = *m_shownResult;
+    SampleDetailDialog::Sample sample;
+    sample.index = index;
+    sample.seed = result.firstSeed + uint64_t(index);
+    const int classIndex = index < result.sampleClasses.size() ? result.sampleClasses[index] : -1;
+    const int comboIndex = m_classCombo->findData(classIndex);
+    sample.className = classIndex < 0 ? tr("unconditional")
+                                      : comboIndex >= 0 ? m_classCombo->itemText(comboIndex) : tr("class %1").arg(classIndex);
+    sample.classIndex = classIndex;
+    sample.step = m_comparison->step();
+    sample.steps = m_comparison->stepCount();
+    sample.noisyState = m_comparison->showsNoisyState();
+    sample.plain = frame->plain[index];
+    sample.compensated = index < frame->compensated.size() ? frame->compensated[index] : QImage();
+    sample.groundTruth = index < frame->groundTruth.size() ? frame->groundTruth[index] : QImage();
+    sample.plainName = result.solverName;
+    sample.compensatedName = compensatedName(result.solverName);
+    if (index < result.plainSampleMse.size()) sample.plainMse = result.plainSampleMse[index];
+    if (index < result.compensatedSampleMse.size()) sample.compensatedMse = result.compensatedSampleMse[index];
+    auto* dialog = new SampleDetailDialog(sample, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
 }
 
 void MainWindow::finishScreenshot(bool succeeded) {

@@ -5,33 +5,40 @@
 
 #include <QMainWindow>
 #include <QString>
+#include <QStringList>
 #include <QTimer>
+#include <QUndoStack>
 #include <QVector>
 
-#include "dcscope/cpr.h"
+#include "dcscope/package_compensation.h"
 #include "inference_controller.h"
 #include "model_summary.h"
 #include "sampling_result.h"
+#include "session.h"
 #include "step_update.h"
 
+class ComparisonView;
 class ErrorChart;
-class ImageGridView;
+class QAction;
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QGroupBox;
 class QLabel;
+class QMenu;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
+class QSplitter;
 class QStackedWidget;
 class RatioCurveEditor;
 class TrajectoryPlot2D;
 
-/// The dcscope window: sampler controls on the left; the plain and the compensated samples side
-/// by side (or the 2-D trajectories) in the centre, with the editable ratio curve and the error
-/// curves below. All sampling runs on the InferenceController's thread; this class only builds
-/// requests and shows results. GUI thread only.
+/// The dcscope workbench: sampler controls on the left; plain | DC | ground truth with their
+/// difference maps and a step scrubber (or the 2-D trajectories) in the centre, the editable
+/// ratio curve (with undo) and the error curves below. All sampling runs on the
+/// InferenceController's thread; this class only builds requests and shows results. Menus,
+/// sessions, export and drag-and-drop are in main_window_actions.cpp. GUI thread only.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
@@ -43,6 +50,9 @@ public:
         QString startupMessage;      ///< status bar text until the first result
         QVector<double> ratios;      ///< initial compensation ratios (empty: all 1); sets the NFE
         QString screenshotPath;      ///< when set: save the window as PNG after the first result, then quit
+        QString sessionPath;         ///< a session to open instead of modelSpec/ratios
+        bool restoreLastSession = false;  ///< reopen the session the last run ended with
+        bool restoreGeometry = false;     ///< window size and splitters from the settings
         bool sampleOnStart = true;
     };
 
@@ -51,11 +61,34 @@ public:
 
     /// QSettings key of the model thread preference (0 = automatic).
     static constexpr const char* kThreadsSettingKey = "performance/threads";
+    static constexpr const char* kRecentSessionsKey = "sessions/recent";
+    static constexpr int kMaxRecentSessions = 8;
+    /// Where the session the window closed with is kept (the app's config folder).
+    static QString lastSessionPath();
 
     /// Queues a sampling request from the current controls (superseding any running one).
     void requestSampling();
     /// The latest result shown, or null before the first.
     std::shared_ptr<const SamplingResult> lastResult() const { return m_lastResult; }
+    QUndoStack& undoStack() { return m_undoStack; }
+
+    /// Every setting as a session (what Save session writes).
+    Session currentSession() const;
+    /// Sets every control from `session` and samples. Unknown models are added to the list.
+    void applySession(const Session& session);
+    /// Opens a session file; a bad one is reported in one line and changes nothing. Returns success.
+    bool openSessionFile(const QString& path);
+    /// Writes the session atomically; on failure reports it and returns false.
+    bool saveSessionFile(const QString& path);
+    /// Opens a model package folder (or builtin:NAME), as File > Open package does.
+    void openModel(const QString& spec);
+    /// Loads a ratio file (both formats of the spec) as the curve (one undoable edit) and as an
+    /// overlay. A bad file is reported in one line. Returns success.
+    bool loadRatioFile(const QString& path);
+    /// Saves the curve as a dcscope ratio file with its solver metadata. Returns success.
+    bool saveRatioFile(const QString& path);
+    /// Opens whatever a dropped path is: a package folder, a session, a ratio file or a PNG export.
+    void openDroppedPath(const QString& path);
 
 Q_SIGNALS:
     /// A request built from the controls was queued (for the latency benchmark and tests).
@@ -63,16 +96,27 @@ Q_SIGNALS:
     /// Samples of that request are on screen; `complete`: with the ground truth and error curves.
     void resultShown(int requestId, bool complete);
 
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
 private:
     QWidget* createControlPanel();
     QWidget* createCentralArea();
     void connectControls();
     void populateModels(const Options& options);
+    void populateDevices();
+    int addModelEntry(const QString& spec);
     void applyModelDefaults();
     void onModelChanged();
+    void onRatiosChanging();
     void onRatiosEdited();
-    void loadPackageRatios();
+    void setCurveFromProgram(const QVector<double>& ratios);
+    void applyUndoneCurve(const QVector<double>& ratios);
+    void loadPackageCompensation();
     void applyPackageRatios();
+    void refreshOverlays();
     void samplesShown();
     void onSolverChanged();
     void onModelLoaded(std::shared_ptr<const ModelSummary> summary);
@@ -80,17 +124,35 @@ private:
     void applyPendingStep();
     void onSamplesReady(std::shared_ptr<const SamplingResult> result);
     void onFinished(std::shared_ptr<const SamplingResult> result);
-    void showSamples(const SamplingResult& result);
+    void showSamples(const SamplingResult& result, bool complete);
     void showErrorCurves(const SamplingResult& result);
+    void updateCaptions(const SamplingResult* result);
     void onCancelled(int requestId);
     void onFailed(int requestId, const QString& message);
+    void onStepShown(int step);
     void setRunning(bool running);
     QString resultStatus(const SamplingResult& result) const;
     void finishScreenshot(bool succeeded);
+    void showSampleDetail(int index);
 
+    // main_window_actions.cpp
     void createMenus();
     void chooseThreadCount();
     void showAbout();
+    void showUsage();
+    void chooseModelFolder();
+    void chooseSessionToOpen();
+    void saveSession();
+    void chooseSessionPath();
+    void chooseRatioFileToLoad();
+    void chooseRatioFileToSave();
+    void exportPane();
+    void exportComparison();
+    void rememberRecentSession(const QString& path);
+    void refreshRecentSessionsMenu();
+    void restoreWindowState();
+    void saveWindowState();
+    bool restoreLastSession();
 
     InferenceController m_controller;
     int m_threadsSetting = 0;        // 0: automatic (OMP_NUM_THREADS or every available CPU)
@@ -100,15 +162,24 @@ private:
     std::shared_ptr<const StepUpdate> m_pendingStep;  // newest unshown progress; older ones are dropped
     QTimer m_stepRepaintTimer;
     std::shared_ptr<const SamplingResult> m_lastResult;
-    std::optional<dcscope::CprCoefficients> m_packageCpr;  // the selected package's fitted coefficients
+    std::shared_ptr<const SamplingResult> m_shownResult;  // samples on screen (maybe without the ground truth yet)
+    std::optional<dcscope::PackageCompensation> m_packageCompensation;  // the selected package's entry
     bool m_followPackageRatios = false;  // ratios are the package's CPR prediction (no user edit yet)
     QVector<double> m_requestedRatios;   // of the latest request
+    QVector<double> m_committedRatios;   // the curve before the edit in progress (undo's "before")
+    QUndoStack m_undoStack;
     bool m_awaitingSamples = false;      // the latest request's samples are not on screen yet
     bool m_ratioEditPending = false;     // a ratio edit arrived meanwhile; sampled once they are
     QString m_currentSolverName;  // of the latest request, for labelling its progress
     bool m_screenshotTaken = false;
+    QString m_sessionPath;        // the session file Save writes to (empty: ask)
+    QString m_loadedModelSpec;    // the model the worker holds (the last one that loaded)
+    QVector<double> m_loadedModelRatios;  // that model's curve, put back if another fails to load
+    bool m_loadedModelFollowsPackage = false;
+    QVector<Session::Overlay> m_fileOverlays;  // loaded ratio files, kept as overlays
 
     QComboBox* m_modelCombo = nullptr;
+    QComboBox* m_deviceCombo = nullptr;
     QComboBox* m_solverCombo = nullptr;
     QSpinBox* m_orderSpin = nullptr;
     QComboBox* m_gridCombo = nullptr;
@@ -118,6 +189,8 @@ private:
     QComboBox* m_classCombo = nullptr;
     QSpinBox* m_batchSpin = nullptr;
     QSpinBox* m_seedSpin = nullptr;
+    QPushButton* m_randomSeedButton = nullptr;
+    QCheckBox* m_seedLockCheck = nullptr;
     QCheckBox* m_groundTruthCheck = nullptr;
     QSpinBox* m_fineStepsSpin = nullptr;
     QPushButton* m_sampleButton = nullptr;
@@ -125,11 +198,13 @@ private:
     QPushButton* m_resetRatiosButton = nullptr;
     QProgressBar* m_progressBar = nullptr;
     QLabel* m_modelInfoLabel = nullptr;
+    QMenu* m_recentMenu = nullptr;
+    QAction* m_noisyStateAction = nullptr;
 
+    QSplitter* m_mainSplitter = nullptr;
+    QSplitter* m_centralSplitter = nullptr;
     QStackedWidget* m_viewStack = nullptr;
-    ImageGridView* m_plainView = nullptr;
-    ImageGridView* m_compensatedView = nullptr;
-    ImageGridView* m_groundTruthView = nullptr;
+    ComparisonView* m_comparison = nullptr;
     TrajectoryPlot2D* m_trajectoryPlot = nullptr;
     RatioCurveEditor* m_ratioEditor = nullptr;
     ErrorChart* m_errorChart = nullptr;

@@ -5,6 +5,11 @@
 #include <QString>
 #include <QVector>
 
+#include <cstdint>
+#include <limits>
+
+#include "comparison_frame.h"
+
 /// Everything a finished request produced, in Qt types, sent as
 /// std::shared_ptr<const SamplingResult> and never changed afterwards.
 struct SamplingResult {
@@ -35,4 +40,16 @@ struct SamplingResult {
     QVector<QVector<QPointF>> groundTruthPaths;  ///< 2-D models: ground-truth states at t_0..t_S
     QVector<QPointF> plainError;        ///< (step k, RMS distance to the ground truth at t_k), k = 1..S
     QVector<QPointF> compensatedError;
+
+    /// Image models: steps 0..S, as x0-predictions at t_k and as noisy states x_k; the ground
+    /// truth and the difference maps are filled once the ground truth is known.
+    QVector<ComparisonFrame> predictionFrames;
+    QVector<ComparisonFrame> stateFrames;
+    static constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+    double plainMse = kUnknown;         ///< final state against the ground truth's (NaN: no ground truth)
+    double compensatedMse = kUnknown;
+    QVector<double> plainSampleMse;     ///< per sample, final state against the ground truth's
+    QVector<double> compensatedSampleMse;
+    uint64_t firstSeed = 0;             ///< sample b is datapoint firstSeed + b
+    QVector<int> sampleClasses;         ///< per sample its class (-1: unconditional)
 };

@@ -72,3 +72,29 @@ void appendToPaths(QVector<QVector<QPointF>>& paths, const at::Tensor& batch) {
     if (paths.size() != points.size()) paths.resize(points.size());
     for (int b = 0; b < points.size(); ++b) paths[b].append(points[b]);
 }
+
+QVector<HeatMap> differenceMaps(const at::Tensor& a, const at::Tensor& b) {
+    if (a.dim() != 4 || !a.sizes().equals(b.sizes()))
+        throw dcscope::Error(dcscope::ErrorCode::InvalidArgument, "display: cannot compare shapes " + describeShape(a) +
+                                                                      " and " + describeShape(b));
+    const at::Tensor difference =
+        (a.detach().to(at::kCPU, at::kFloat) - b.detach().to(at::kCPU, at::kFloat)).abs().mean(1).contiguous();
+    const int height = int(difference.size(1)), width = int(difference.size(2));
+    const float* data = difference.data_ptr<float>();
+    QVector<HeatMap> maps;
+    for (int64_t sample = 0; sample < difference.size(0); ++sample) {
+        HeatMap map;
+        map.width = width;
+        map.height = height;
+        const float* first = data + sample * int64_t(width) * height;
+        map.values = QVector<float>(first, first + int64_t(width) * height);
+        maps.append(std::move(map));
+    }
+    return maps;
+}
+
+QVector<double> perSampleMse(const at::Tensor& a, const at::Tensor& b) {
+    const at::Tensor difference = a.detach().to(at::kCPU, at::kDouble) - b.detach().to(at::kCPU, at::kDouble);
+    const at::Tensor mse = difference.pow(2).reshape({difference.size(0), -1}).mean(1).contiguous();
+    return QVector<double>(mse.data_ptr<double>(), mse.data_ptr<double>() + mse.size(0));
+}

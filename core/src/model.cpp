@@ -55,4 +55,11 @@ c10::Device parseDevice(const std::string& name) {
     throw Error(ErrorCode::Device, "device: '" + name + "' is not cpu, cuda or cuda:N");
 }
 
+std::vector<std::string> availableDevices() {
+    std::vector<std::string> devices{"cpu"};
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    for (int index = 0; index < count; ++index) devices.push_back("cuda:" + std::to_string(index));
+    return devices;
+}
+
 }  // namespace dcscope

@@ -68,11 +68,10 @@ std::optional<PackageCompensation> readPackageCompensation(const nlohmann::json&
     return result;
 }
 
-CprCoefficients loadCprCoefficientsFrom(const std::string& path) {
-    fs::path manifestPath(path);
+std::optional<PackageCompensation> loadPackageCompensation(const std::string& package) {
+    fs::path manifestPath(package);
     std::error_code error;  // non-throwing checks: an unusable path is "not found", an Error
     if (fs::is_directory(manifestPath, error)) manifestPath /= "model.json";
-    if (manifestPath.filename() != "model.json") return loadCprCoefficients(path);
     const std::string where = manifestPath.string();
     if (!fs::is_regular_file(manifestPath, error)) throw Error(ErrorCode::BadFile, where + ": model package not found (need a folder with model.json)");
     nlohmann::json manifest;
@@ -81,8 +80,17 @@ CprCoefficients loadCprCoefficientsFrom(const std::string& path) {
     } catch (const nlohmann::json::exception&) {
         throw Error(ErrorCode::BadFile, where + ": malformed JSON");
     }
-    const auto compensation = readPackageCompensation(manifest, where);
-    if (!compensation || !compensation->cpr) throw Error(ErrorCode::BadFile, where + ": the package has no 'compensation.cpr' entry");
+    return readPackageCompensation(manifest, where);
+}
+
+CprCoefficients loadCprCoefficientsFrom(const std::string& path) {
+    fs::path manifestPath(path);
+    std::error_code error;
+    if (fs::is_directory(manifestPath, error)) manifestPath /= "model.json";
+    if (manifestPath.filename() != "model.json") return loadCprCoefficients(path);
+    const auto compensation = loadPackageCompensation(manifestPath.string());
+    if (!compensation || !compensation->cpr)
+        throw Error(ErrorCode::BadFile, manifestPath.string() + ": the package has no 'compensation.cpr' entry");
     return *compensation->cpr;
 }
 

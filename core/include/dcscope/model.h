@@ -63,4 +63,8 @@ std::shared_ptr<DiffusionModel> loadModel(const std::string& spec, const c10::De
 /// Parses "cpu", "cuda", "cuda:N"; throws Error(Device) when CUDA is requested but unavailable.
 c10::Device parseDevice(const std::string& name);
 
+/// The devices a model can run on here, as parseDevice() accepts them: "cpu", then "cuda:0",
+/// "cuda:1", ... for every CUDA device LibTorch sees. Any thread.
+std::vector<std::string> availableDevices();
+
 }  // namespace dcscope

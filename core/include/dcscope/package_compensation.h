@@ -32,6 +32,11 @@ struct PackageCompensation {
 /// and the file at fault: a field of the wrong type, a missing file, a malformed .npy or ratio file.
 std::optional<PackageCompensation> readPackageCompensation(const nlohmann::json& manifest, const std::string& manifestPath);
 
+/// The compensation entry of the package folder (or model.json) at `package`, read and checked
+/// as readPackageCompensation does; nothing when the package has none. Throws Error(BadFile)
+/// naming the path when it is not a package or its model.json is malformed. Any thread.
+std::optional<PackageCompensation> loadPackageCompensation(const std::string& package);
+
 /// CPR coefficients from a `.npy` file, or from a package folder (or its model.json) through its
 /// compensation entry. Throws Error(BadFile) naming the path when a package has no CPR entry.
 CprCoefficients loadCprCoefficientsFrom(const std::string& path);

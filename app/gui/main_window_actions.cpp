@@ -1,0 +1,528 @@
+// MainWindow's menus, sessions, ratio files, export and drag-and-drop (the window's layout and
+// sampling are in main_window.cpp).
+#include <QAction>
+#include <QActionGroup>
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QCoreApplication>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QLabel>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalBlocker>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStandardPaths>
+#include <QStatusBar>
+
+#include <cstdio>
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
+#include "comparison_view.h"
+#include "dcscope/compensation.h"
+#include "dcscope/solver.h"
+#include "dcscope/threads.h"
+#include "error_dialog.h"
+#include "main_window.h"
+#include "ratio_curve_editor.h"
+#include "solver_choices.h"
+
+namespace {
+
+constexpr const char* kGeometryKey = "window/geometry";
+constexpr const char* kStateKey = "window/state";
+constexpr const char* kMainSplitterKey = "window/mainSplitter";
+constexpr const char* kCentralSplitterKey = "window/centralSplitter";
+const QString kSessionFilter = QStringLiteral("dcscope sessions (*.dcscope.json);;JSON (*.json)");
+const QString kRatioFilter = QStringLiteral("Ratio files (*.json)");
+
+/// A file dialog that does not block (no nested event loop): `chosen` runs once a path is picked.
+void askForPath(QWidget* parent, const QString& title, const QString& filter, QFileDialog::AcceptMode mode,
+                QFileDialog::FileMode fileMode, std::function<void(const QString&)> chosen, const QString& suffix = {}) {
+    auto* dialog = new QFileDialog(parent, title, QString(), filter);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setAcceptMode(mode);
+    dialog->setFileMode(fileMode);
+    if (fileMode == QFileDialog::Directory) dialog->setOption(QFileDialog::ShowDirsOnly);
+    if (!suffix.isEmpty()) dialog->setDefaultSuffix(suffix);
+    QObject::connect(dialog, &QFileDialog::fileSelected, parent, [chosen = std::move(chosen)](const QString& path) { chosen(path); });
+    dialog->open();
+}
+
+/// Session names of the solver combo's entries (core's names, as the CLI's --solver takes them).
+QString solverName(const SolverChoice& choice) { return QString::fromStdString(dcscope::toString(choice.type)); }
+QString variantName(const SolverChoice& choice) { return QString::fromStdString(dcscope::toString(choice.variant)); }
+
+}  // namespace
+
+QString MainWindow::lastSessionPath() {
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppConfigLocation)).filePath(QStringLiteral("last.dcscope.json"));
+}
+
+void MainWindow::createMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(tr("&Open package…"), this, &MainWindow::chooseModelFolder);
+    open->setObjectName(QStringLiteral("openPackageAction"));
+    open->setShortcut(QKeySequence::Open);
+    QAction* openSession = file->addAction(tr("Open &session…"), this, &MainWindow::chooseSessionToOpen);
+    openSession->setObjectName(QStringLiteral("openSessionAction"));
+    openSession->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    m_recentMenu = file->addMenu(tr("&Recent sessions"));
+    m_recentMenu->setObjectName(QStringLiteral("recentSessionsMenu"));
+    refreshRecentSessionsMenu();
+    QAction* save = file->addAction(tr("&Save session"), this, &MainWindow::saveSession);
+    save->setObjectName(QStringLiteral("saveSessionAction"));
+    save->setShortcut(QKeySequence::Save);
+    QAction* saveAs = file->addAction(tr("Save session &as…"), this, &MainWindow::chooseSessionPath);
+    saveAs->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
+    file->addSeparator();
+    file->addAction(tr("&Load ratios…"), this, &MainWindow::chooseRatioFileToLoad)->setObjectName(QStringLiteral("loadRatiosAction"));
+    file->addAction(tr("Save &ratios…"), this, &MainWindow::chooseRatioFileToSave)->setObjectName(QStringLiteral("saveRatiosAction"));
+    file->addSeparator();
+    QAction* exportComparison = file->addAction(tr("&Export comparison as PNG…"), this, &MainWindow::exportComparison);
+    exportComparison->setObjectName(QStringLiteral("exportComparisonAction"));
+    exportComparison->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    QAction* exportPane = file->addAction(tr("Export &pane at this step…"), this, &MainWindow::exportPane);
+    exportPane->setObjectName(QStringLiteral("exportPaneAction"));
+    exportPane->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* undo = m_undoStack.createUndoAction(this, tr("&Undo"));
+    undo->setObjectName(QStringLiteral("undoAction"));
+    undo->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Z));
+    QAction* redo = m_undoStack.createRedoAction(this, tr("&Redo"));
+    redo->setObjectName(QStringLiteral("redoAction"));
+    redo->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z));
+    edit->addAction(undo);
+    edit->addAction(redo);
+    edit->addSeparator();
+    edit->addAction(tr("Reset ratios to &1"), this, [this] { m_resetRatiosButton->click(); });
+    edit->addSeparator();
+    QAction* sample = edit->addAction(tr("&Sample"), this, &MainWindow::requestSampling);
+    sample->setObjectName(QStringLiteral("sampleAction"));
+    sample->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+    QAction* cancel = edit->addAction(tr("&Cancel sampling"), this, [this] { m_controller.cancel(); });
+    cancel->setObjectName(QStringLiteral("cancelAction"));
+    cancel->setShortcut(QKeySequence(Qt::Key_Escape));
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    m_noisyStateAction = view->addAction(tr("&Noisy state instead of x0-prediction"));
+    m_noisyStateAction->setObjectName(QStringLiteral("noisyStateAction"));
+    m_noisyStateAction->setCheckable(true);
+    m_noisyStateAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_N));
+    connect(m_noisyStateAction, &QAction::toggled, m_comparison, &ComparisonView::setShowNoisyState);
+    connect(m_comparison, &ComparisonView::displayModeChanged, m_noisyStateAction, &QAction::setChecked);
+    QAction* previous = view->addAction(tr("&Previous step"), this, [this] { m_comparison->setStep(m_comparison->step() - 1); });
+    previous->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Left));
+    QAction* next = view->addAction(tr("N&ext step"), this, [this] { m_comparison->setStep(m_comparison->step() + 1); });
+    next->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Right));
+    QMenu* colormaps = view->addMenu(tr("Difference &colour map"));
+    auto* colormapGroup = new QActionGroup(colormaps);
+    for (const QString& name : heatColormapNames()) {
+        QAction* action = colormaps->addAction(name, this, [this, name] { m_comparison->setColormap(heatColormapFromName(name)); });
+        action->setCheckable(true);
+        action->setChecked(name == heatColormapName(m_comparison->colormap()));
+        colormapGroup->addAction(action);
+    }
+
+    QMenu* settings = menuBar()->addMenu(tr("&Settings"));
+    QAction* threads = settings->addAction(tr("Model &threads…"), this, &MainWindow::chooseThreadCount);
+    threads->setObjectName(QStringLiteral("threadsAction"));
+    threads->setToolTip(tr("How many CPU threads each model call may use"));
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QAction* usage = help->addAction(tr("&Using dcscope"), this, &MainWindow::showUsage);
+    usage->setShortcut(QKeySequence::HelpContents);
+    help->addAction(tr("&About dcscope"), this, &MainWindow::showAbout)->setObjectName(QStringLiteral("aboutAction"));
+}
+
+void MainWindow::chooseThreadCount() {
+    auto* dialog = new QInputDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Model threads"));
+    dialog->setLabelText(tr("Threads per model call (0 = automatic: OMP_NUM_THREADS, else all %1 available CPUs):")
+                             .arg(dcscope::availableCpuCount()));
+    dialog->setInputMode(QInputDialog::IntInput);
+    dialog->setIntRange(0, 256);
+    dialog->setIntValue(m_threadsSetting);
+    connect(dialog, &QInputDialog::intValueSelected, this, [this](int value) {
+        if (value == m_threadsSetting) return;
+        m_threadsSetting = value;
+        QSettings().setValue(QLatin1String(kThreadsSettingKey), value);
+        m_threadsDescription = QString::fromStdString(dcscope::describe(dcscope::chooseIntraOpThreads(value)));
+        statusBar()->showMessage(tr("Model threads: %1 (from the next sampling on)").arg(m_threadsDescription));
+    });
+    dialog->open();
+}
+
+void MainWindow::showAbout() {
+    auto* box = new QMessageBox(QMessageBox::Information, tr("About dcscope"),
+                                tr("<b>dcscope %1</b><br>Explore diffusion samplers: UniPC, DPM-Solver++ and DDIM with and without "
+                                   "dynamic compensation (DC-Solver).<br><br>Model threads: %2<br>Device: %3")
+                                    .arg(QCoreApplication::applicationVersion(), m_threadsDescription.toHtmlEscaped(),
+                                         m_deviceCombo->currentText()),
+                                QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("aboutBox"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void MainWindow::showUsage() {
+    auto* box = new QMessageBox(
+        QMessageBox::NoIcon, tr("Using dcscope"),
+        tr("<p><b>Panes.</b> Plain | DC | ground truth from the same noise; below them |x − ground truth| on one shared "
+           "colour scale. Click a sample to enlarge it.</p>"
+           "<p><b>Step scrubber.</b> Shows every pane at step k: the x0-prediction (default) or the noisy state "
+           "(Ctrl+N). Ctrl+Left/Right step through; the error chart marks k. <b>Wipe</b> splits the DC pane between DC "
+           "and plain.</p>"
+           "<p><b>Ratio curve.</b> Drag a point, or select it with Left/Right and move it with Up/Down (Shift: by 0.01); "
+           "double-click or Enter types a value. Ctrl+Z / Ctrl+Shift+Z undo and redo. Dashed curves are overlays "
+           "(the package's CPR fit, its searched file, loaded files): click a name to apply it.</p>"
+           "<p><b>Files.</b> Ctrl+O opens a package; drop a package folder, a ratio file, a session or an exported PNG "
+           "on the window. Ctrl+S saves the session, Ctrl+E exports the comparison as PNG with everything needed to "
+           "reproduce it (dcscope-cli sample --from-png).</p>"
+           "<p>Ctrl+Enter samples, Esc cancels within one model call.</p>"),
+        QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("usageBox"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void MainWindow::chooseModelFolder() {
+    askForPath(this, tr("Open model package"), QString(), QFileDialog::AcceptOpen, QFileDialog::Directory,
+               [this](const QString& path) { openModel(path); });
+}
+
+void MainWindow::openModel(const QString& spec) {
+    if (!spec.startsWith(QStringLiteral("builtin:")) && !QFileInfo(QDir(spec).filePath(QStringLiteral("model.json"))).isFile()) {
+        showError(this, tr("%1: not a model package (no model.json in it)").arg(spec));
+        return;
+    }
+    const int index = addModelEntry(QFileInfo(spec).isDir() ? QDir(spec).absolutePath() : spec);
+    if (index == m_modelCombo->currentIndex())
+        requestSampling();
+    else
+        m_modelCombo->setCurrentIndex(index);  // onModelChanged samples
+}
+
+Session MainWindow::currentSession() const {
+    Session session;
+    session.modelSpec = m_modelCombo->currentData().toString();
+    session.device = m_deviceCombo->currentData().toString();
+    const SolverChoice& choice = solverChoices()[std::max(0, m_solverCombo->currentIndex())];
+    session.solver = solverName(choice);
+    session.variant = variantName(choice);
+    session.order = m_orderSpin->value();
+    session.grid = m_gridCombo->currentData().toString();
+    session.nfe = m_nfeSpin->value();
+    session.dcOrder = m_dcOrderSpin->value();
+    session.guidance = m_guidanceSpin->value();
+    session.classChoice = m_classCombo->currentData().toInt();
+    session.batch = m_batchSpin->value();
+    session.seed = m_seedSpin->value();
+    session.seedLocked = m_seedLockCheck->isChecked();
+    session.groundTruth = m_groundTruthCheck->isChecked();
+    session.groundTruthFineSteps = m_fineStepsSpin->value();
+    session.ratios = m_ratioEditor->ratios();
+    session.followPackageRatios = m_followPackageRatios;
+    session.overlays = m_fileOverlays;
+    session.step = m_comparison->hasFrames() && m_comparison->step() < m_comparison->stepCount() ? m_comparison->step() : -1;
+    session.noisyState = m_comparison->showsNoisyState();
+    session.colormap = heatColormapName(m_comparison->colormap());
+    session.wipe = m_comparison->wipePosition();
+    return session;
+}
+
+void MainWindow::applySession(const Session& session) {
+    {
+        // Every control is set quietly; the one sampling at the end uses all of them.
+        const QSignalBlocker blockModel(m_modelCombo), blockNfe(m_nfeSpin), blockGuidance(m_guidanceSpin),
+            blockDcOrder(m_dcOrderSpin), blockSolver(m_solverCombo);
+        const QString previousModel = m_modelCombo->currentData().toString();
+        m_modelCombo->setCurrentIndex(addModelEntry(session.modelSpec));
+        const bool modelChanged = previousModel != session.modelSpec;
+        int device = m_deviceCombo->findData(session.device);
+        if (device < 0) {
+            m_deviceCombo->addItem(session.device, session.device);
+            device = m_deviceCombo->count() - 1;
+        }
+        m_deviceCombo->setCurrentIndex(device);
+        const int solver = solverChoiceIndex(dcscope::parseSolverType(session.solver.toStdString()),
+                                             dcscope::parseUniPCVariant(session.variant.toStdString()));
+        m_solverCombo->setCurrentIndex(std::max(0, solver));
+        m_orderSpin->setValue(session.order);
+        m_gridCombo->setCurrentIndex(std::max(0, m_gridCombo->findData(session.grid)));
+        m_nfeSpin->setValue(session.nfe);
+        m_dcOrderSpin->setValue(session.dcOrder);
+        m_ratioEditor->setLockedCount(session.dcOrder);
+        m_guidanceSpin->setValue(session.guidance);
+        if (modelChanged) {
+            while (m_classCombo->count() > 2) m_classCombo->removeItem(m_classCombo->count() - 1);
+            m_modelInfoLabel->clear();
+        }
+        // The labels of a model not loaded yet arrive with it; onModelLoaded keeps this choice.
+        if (m_classCombo->findData(session.classChoice) < 0 && session.classChoice >= 0)
+            m_classCombo->addItem(tr("class %1").arg(session.classChoice), session.classChoice);
+        m_classCombo->setCurrentIndex(std::max(0, m_classCombo->findData(session.classChoice)));
+        m_batchSpin->setValue(session.batch);
+        m_seedLockCheck->setChecked(false);
+        m_seedSpin->setValue(int(session.seed));
+        m_seedLockCheck->setChecked(session.seedLocked);
+        m_groundTruthCheck->setChecked(session.groundTruth);
+        m_fineStepsSpin->setValue(session.groundTruthFineSteps);
+    }
+    onSolverChanged();
+    loadPackageCompensation();
+    m_fileOverlays.clear();
+    for (const Session::Overlay& overlay : session.overlays) m_fileOverlays.append(overlay);
+    m_followPackageRatios = session.followPackageRatios && m_packageCompensation && m_packageCompensation->cpr;
+    if (m_followPackageRatios)
+        applyPackageRatios();
+    else
+        setCurveFromProgram(session.ratios.isEmpty() ? QVector<double>(session.nfe, 1.0) : session.ratios);
+    refreshOverlays();
+    m_undoStack.clear();
+    m_comparison->setColormap(heatColormapFromName(session.colormap));
+    m_comparison->setShowNoisyState(session.noisyState);
+    m_comparison->setWipePosition(session.wipe);
+    m_comparison->clearFrames();
+    if (session.step >= 0) {
+        // Shown once the comparison's frames arrive.
+        const int step = session.step;
+        auto connection = std::make_shared<QMetaObject::Connection>();
+        *connection = connect(this, &MainWindow::resultShown, this, [this, step, connection](int, bool complete) {
+            m_comparison->setStep(step);
+            if (complete) disconnect(*connection);
+        });
+    }
+    requestSampling();
+}
+
+bool MainWindow::openSessionFile(const QString& path) {
+    Session session;
+    try {
+        session = loadSession(path);
+    } catch (const SessionError& error) {
+        showError(this, QString::fromStdString(error.what()));
+        return false;
+    }
+    applySession(session);
+    m_sessionPath = path;
+    rememberRecentSession(path);
+    statusBar()->showMessage(tr("Opened session %1").arg(QFileInfo(path).fileName()));
+    return true;
+}
+
+bool MainWindow::saveSessionFile(const QString& path) {
+    try {
+        ::saveSession(path, currentSession());
+    } catch (const SessionError& error) {
+        showError(this, QString::fromStdString(error.what()));
+        return false;
+    }
+    m_sessionPath = path;
+    rememberRecentSession(path);
+    statusBar()->showMessage(tr("Saved session %1").arg(path));
+    return true;
+}
+
+void MainWindow::chooseSessionToOpen() {
+    askForPath(this, tr("Open session"), kSessionFilter, QFileDialog::AcceptOpen, QFileDialog::ExistingFile,
+               [this](const QString& path) { openSessionFile(path); });
+}
+
+void MainWindow::saveSession() {
+    if (m_sessionPath.isEmpty())
+        chooseSessionPath();
+    else
+        saveSessionFile(m_sessionPath);
+}
+
+void MainWindow::chooseSessionPath() {
+    askForPath(
+        this, tr("Save session"), kSessionFilter, QFileDialog::AcceptSave, QFileDialog::AnyFile,
+        [this](const QString& path) {
+            saveSessionFile(path.endsWith(QStringLiteral(".json")) ? path : path + QStringLiteral(".dcscope.json"));
+        },
+        QStringLiteral("dcscope.json"));
+}
+
+void MainWindow::rememberRecentSession(const QString& path) {
+    QSettings settings;
+    QStringList recent = settings.value(QLatin1String(kRecentSessionsKey)).toStringList();
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    recent.removeAll(absolute);
+    recent.prepend(absolute);
+    while (recent.size() > kMaxRecentSessions) recent.removeLast();
+    settings.setValue(QLatin1String(kRecentSessionsKey), recent);
+    refreshRecentSessionsMenu();
+}
+
+void MainWindow::refreshRecentSessionsMenu() {
+    m_recentMenu->clear();
+    const QStringList recent = QSettings().value(QLatin1String(kRecentSessionsKey)).toStringList();
+    for (const QString& path : recent)
+        m_recentMenu->addAction(QFileInfo(path).fileName(), this, [this, path] { openSessionFile(path); })->setToolTip(path);
+    m_recentMenu->setEnabled(!recent.isEmpty());
+}
+
+bool MainWindow::loadRatioFile(const QString& path) {
+    std::vector<double> values;
+    try {
+        values = dcscope::loadRatios(path.toStdString());
+    } catch (const std::exception& error) {
+        showError(this, QString::fromStdString(error.what()));
+        return false;
+    }
+    if (values.empty() || int(values.size()) > m_nfeSpin->maximum()) {
+        showError(this, tr("%1: field 'ratios' must hold 1..%2 values, not %3").arg(path).arg(m_nfeSpin->maximum()).arg(values.size()));
+        return false;
+    }
+    const QVector<double> ratios(values.begin(), values.end());
+    // The file's length is its step count S.
+    m_nfeSpin->setValue(int(ratios.size()));
+    const QString name = tr("file: %1").arg(QFileInfo(path).completeBaseName());
+    m_fileOverlays.removeIf([&](const Session::Overlay& overlay) { return overlay.name == name; });
+    m_fileOverlays.append({name, ratios});
+    refreshOverlays();
+    m_ratioEditor->setRatios(ratios);
+    m_followPackageRatios = false;
+    onRatiosEdited();
+    statusBar()->showMessage(tr("Loaded ratios from %1").arg(path));
+    return true;
+}
+
+bool MainWindow::saveRatioFile(const QString& path) {
+    const SolverChoice& choice = solverChoices()[std::max(0, m_solverCombo->currentIndex())];
+    const nlohmann::json metadata = {{"nfe", m_nfeSpin->value()},
+                                     {"cfg", m_guidanceSpin->value()},
+                                     {"solver", dcscope::toString(choice.type)},
+                                     {"variant", dcscope::toString(choice.variant)},
+                                     {"order", m_orderSpin->value()},
+                                     {"grid", m_gridCombo->currentData().toString().toStdString()},
+                                     {"dc_order", m_dcOrderSpin->value()},
+                                     {"model", m_modelCombo->currentData().toString().toStdString()},
+                                     {"source", "dcscope window"}};
+    const QVector<double>& ratios = m_ratioEditor->ratios();
+    try {
+        dcscope::saveRatios(path.toStdString(), std::vector<double>(ratios.begin(), ratios.end()), metadata);
+    } catch (const std::exception& error) {
+        showError(this, QString::fromStdString(error.what()));
+        return false;
+    }
+    statusBar()->showMessage(tr("Saved ratios to %1").arg(path));
+    return true;
+}
+
+void MainWindow::chooseRatioFileToLoad() {
+    askForPath(this, tr("Load ratios"), kRatioFilter, QFileDialog::AcceptOpen, QFileDialog::ExistingFile,
+               [this](const QString& path) { loadRatioFile(path); });
+}
+
+void MainWindow::chooseRatioFileToSave() {
+    askForPath(this, tr("Save ratios"), kRatioFilter, QFileDialog::AcceptSave, QFileDialog::AnyFile,
+               [this](const QString& path) { saveRatioFile(path); }, QStringLiteral("json"));
+}
+
+void MainWindow::exportPane() {}
+
+void MainWindow::exportComparison() {}
+
+void MainWindow::openDroppedPath(const QString& path) {
+    const QFileInfo info(path);
+    if (info.isDir()) {
+        openModel(path);
+        return;
+    }
+    if (path.endsWith(QStringLiteral(".json"), Qt::CaseInsensitive)) {
+        QFile file(path);
+        const QByteArray bytes = file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+        const QJsonObject object = QJsonDocument::fromJson(bytes).object();
+        if (object.value(QStringLiteral("format")).toString() == QLatin1String(Session::kFormat))
+            openSessionFile(path);
+        else
+            loadRatioFile(path);
+        return;
+    }
+    showError(this, tr("%1: not something dcscope opens (a model package folder, a session, a ratio file or an exported PNG)").arg(path));
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    if (event->mimeData()->hasUrls())
+        for (const QUrl& url : event->mimeData()->urls())
+            if (url.isLocalFile()) {
+                event->acceptProposedAction();
+                return;
+            }
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    for (const QUrl& url : event->mimeData()->urls())
+        if (url.isLocalFile()) {
+            openDroppedPath(url.toLocalFile());
+            event->acceptProposedAction();
+            return;  // one thing at a time: a second drop would supersede the first anyway
+        }
+}
+
+void MainWindow::restoreWindowState() {
+    const QSettings settings;
+    if (settings.contains(QLatin1String(kGeometryKey))) restoreGeometry(settings.value(QLatin1String(kGeometryKey)).toByteArray());
+    if (settings.contains(QLatin1String(kStateKey))) restoreState(settings.value(QLatin1String(kStateKey)).toByteArray());
+    if (settings.contains(QLatin1String(kMainSplitterKey)))
+        m_mainSplitter->restoreState(settings.value(QLatin1String(kMainSplitterKey)).toByteArray());
+    if (settings.contains(QLatin1String(kCentralSplitterKey)))
+        m_centralSplitter->restoreState(settings.value(QLatin1String(kCentralSplitterKey)).toByteArray());
+}
+
+void MainWindow::saveWindowState() {
+    QSettings settings;
+    settings.setValue(QLatin1String(kGeometryKey), saveGeometry());
+    settings.setValue(QLatin1String(kStateKey), saveState());
+    settings.setValue(QLatin1String(kMainSplitterKey), m_mainSplitter->saveState());
+    settings.setValue(QLatin1String(kCentralSplitterKey), m_centralSplitter->saveState());
+}
+
+bool MainWindow::restoreLastSession() {
+    const QString path = lastSessionPath();
+    if (!QFileInfo::exists(path)) return false;
+    try {
+        applySession(loadSession(path));
+    } catch (const SessionError& error) {
+        // Never fatal: start with the defaults and say why in one line.
+        statusBar()->showMessage(tr("Last session not restored: %1").arg(QString::fromStdString(error.what())));
+        return false;
+    }
+    statusBar()->showMessage(tr("Restored the last session"));
+    return true;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (m_options.restoreGeometry) saveWindowState();
+    if (m_options.restoreLastSession && m_screenshotTaken == false && m_options.screenshotPath.isEmpty()) {
+        QDir().mkpath(QFileInfo(lastSessionPath()).absolutePath());
+        try {
+            ::saveSession(lastSessionPath(), currentSession());
+        } catch (const SessionError& error) {
+            std::fprintf(stderr, "dcscope: %s\n", error.what());
+        }
+    }
+    QMainWindow::closeEvent(event);
+}

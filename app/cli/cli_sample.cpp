@@ -98,7 +98,13 @@ std::string stepFile(const std::string& dir, const char* prefix, int step) {
 void runSample(const SampleFlags& flags) {
     const RunSettings settings = flags.fromPng.empty() ? settingsFromFlags(flags) : settingsFromPng(flags.fromPng);
     const c10::Device device = parseDevice(settings.device);
-    const auto model = loadModel(resolveModelSpec(settings.modelSpec), device);
+    std::shared_ptr<DiffusionModel> model;
+    try {
+        model = loadModel(resolveModelSpec(settings.modelSpec), device);
+    } catch (const Error& error) {
+        if (!settings.original) throw;
+        throw Error(error.code(), flags.fromPng + ": field 'model.spec': " + error.what());
+    }
     const SolverConfig& config = settings.config;
     if (settings.original) checkModelMatches(*settings.original, *model, flags.fromPng);
     const at::Tensor noise = makeNoise(settings.batch, *model);

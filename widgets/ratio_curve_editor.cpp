@@ -39,7 +39,8 @@ QVector<double> RatioCurveEditor::resampled(const QVector<double>& ratios, int c
     if (ratios.isEmpty() || count <= 0) return result;
     if (ratios.size() == count) return ratios;
     for (int i = 0; i < count; ++i) {
-        const double position = count == 1 ? 0.0 : double(i) / (count - 1) * (ratios.size() - 1);
+        // i * (n - 1) first: whole-number products keep positions that land on a point exact.
+        const double position = count == 1 ? 0.0 : double(i * (ratios.size() - 1)) / (count - 1);
         const int below = std::min(int(std::floor(position)), int(ratios.size()) - 1);
         const int above = std::min(below + 1, int(ratios.size()) - 1);
         const double weight = position - below;
@@ -139,6 +140,7 @@ void RatioCurveEditor::beginValueEntry(int index) {
 void RatioCurveEditor::finishValueEntry(bool accept) {
     if (!isEnteringValue()) return;
     const int index = std::exchange(m_valueEditorIndex, -1);
+    if (accept) m_valueEditor->interpretText();  // typed text becomes the value only on Return
     const double value = m_valueEditor->value();
     m_valueEditor->hide();
     setFocus();
@@ -146,12 +148,17 @@ void RatioCurveEditor::finishValueEntry(bool accept) {
 }
 
 bool RatioCurveEditor::eventFilter(QObject* watched, QEvent* event) {
-    if (watched == m_valueEditor && event->type() == QEvent::KeyPress &&
-        static_cast<QKeyEvent*>(event)->key() == Qt::Key_Escape) {
-        finishValueEntry(false);
+    if (watched != m_valueEditor) return QWidget::eventFilter(watched, event);
+    const bool keyEvent = event->type() == QEvent::KeyPress || event->type() == QEvent::ShortcutOverride;
+    const int key = keyEvent ? static_cast<QKeyEvent*>(event)->key() : 0;
+    if (key == Qt::Key_Escape || key == Qt::Key_Return || key == Qt::Key_Enter) {
+        // Handled here: the spin box would pass Return on to this widget (which would reopen the
+        // editor), and a window's Esc shortcut must not cancel sampling while a value is typed.
+        if (event->type() == QEvent::KeyPress) finishValueEntry(key != Qt::Key_Escape);
+        event->accept();
         return true;
     }
-    return QWidget::eventFilter(watched, event);
+    return false;
 }
 
 QString RatioCurveEditor::pointLabel(int index) const {

@@ -1,5 +1,7 @@
 #include <QtTest/QtTest>
 
+#include <cmath>
+
 #include <QChart>
 #include <QLineSeries>
 #include <QLogValueAxis>
@@ -82,6 +84,27 @@ private Q_SLOTS:
         chart.setLogarithmicY(false);
         QCOMPARE(lineSeries(chart, QStringLiteral("a"))->count(), 3);
         QVERIFY(qobject_cast<QValueAxis*>(axis(chart, Qt::Vertical)));
+    }
+
+    void theHighlightedStepSitsAtItsXPosition() {
+        ErrorChart chart;
+        chart.resize(500, 300);
+        chart.setSeries(QStringLiteral("plain"), {{1, 0.5}, {2, 0.25}, {3, 0.2}, {5, 0.1}});
+        chart.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&chart));
+        QVERIFY(std::isnan(chart.highlightViewportX()));
+        chart.setHighlightedX(1);
+        const double first = chart.highlightViewportX();
+        chart.setHighlightedX(5);
+        const double last = chart.highlightViewportX();
+        chart.setHighlightedX(3);
+        const double middle = chart.highlightViewportX();
+        QVERIFY(first < middle && middle < last);
+        QVERIFY(qAbs(middle - (first + last) / 2) < 1.0);  // x = 3 is halfway along a 1..5 axis
+        chart.setHighlightedX(9);  // off the axis: no marker
+        QVERIFY(std::isnan(chart.highlightViewportX()));
+        chart.setHighlightedX(std::nan(""));
+        QVERIFY(std::isnan(chart.highlightedX()));
     }
 };
 

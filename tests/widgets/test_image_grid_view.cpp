@@ -94,6 +94,28 @@ private Q_SLOTS:
         QVERIFY(view.cellRect(0).top() > view.fontMetrics().height());
         QVERIFY(view.cellRect(0).height() <= withoutCaption.height());
     }
+
+    void clickingACellNamesItsImage() {
+        ImageGridView view;
+        view.resize(300, 300);
+        view.setColumnCount(2);
+        QVector<QImage> images;
+        for (int i = 0; i < 4; ++i) {
+            QImage image(8, 8, QImage::Format_Grayscale8);
+            image.fill(i * 50);
+            images.append(image);
+        }
+        view.setImages(images);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QSignalSpy clicked(&view, &ImageGridView::imageClicked);
+        QCOMPARE(view.indexAt(view.cellRect(2).center()), 2);
+        QCOMPARE(view.indexAt(QPoint(1, 1)), -1);
+        QTest::mouseClick(&view, Qt::LeftButton, {}, view.cellRect(3).center());
+        QTest::mouseClick(&view, Qt::LeftButton, {}, QPoint(1, 1));  // between cells: nothing
+        QCOMPARE(clicked.count(), 1);
+        QCOMPARE(clicked.first().first().toInt(), 3);
+    }
 };
 
 QTEST_MAIN(TestImageGridView)

@@ -185,6 +185,11 @@ DecodedPng decode(const std::string& bytes, const std::string& source, bool keep
     const size_t expectedRow = size_t(header.width) * size_t(header.channels);
     if (header.rowBytes != expectedRow || header.channels < 1 || header.channels > 4)
         throw Error(ErrorCode::BadFile, source + ": unsupported PNG pixel layout");
+    // Deflate expands at most 1032:1, so image data needing more than that is not all there: say
+    // so before allocating for it (a 60-byte file may declare a 30000 x 30000 image).
+    if (keepPixels && double(expectedRow + 1) * header.height > 1032.0 * double(bytes.size()) + 4096.0)
+        throw Error(ErrorCode::BadFile, source + ": damaged or truncated PNG (too little image data for " + std::to_string(header.width) +
+                                            "x" + std::to_string(header.height) + ")");
     if (keepPixels && header.height > 0 && expectedRow > kMaxDecodedBytes / header.height)
         throw Error(ErrorCode::BadFile, source + ": PNG too large to decode (" + std::to_string(header.width) + "x" +
                                             std::to_string(header.height) + ")");

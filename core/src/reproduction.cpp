@@ -286,7 +286,12 @@ std::string toJson(const ReproductionRecord& record) {
     if (record.mse && std::isfinite(*record.mse)) document["mse"] = *record.mse;
     document["png"] = {{"columns", record.pngColumns}};
     document["result"] = {{"shape", record.resultShape}, {"dtype", kDtype}, {"fnv1a64", record.resultHash}};
-    return document.dump();
+    try {
+        return document.dump();
+    } catch (const nlohmann::json::type_error&) {
+        // A path given in another encoding: replacing its bytes would name another file.
+        throw Error(ErrorCode::InvalidArgument, "reproduction record: a text field (model spec, noise file, ...) is not valid UTF-8");
+    }
 }
 
 ReproductionRecord parseReproductionRecord(const std::string& json, const std::string& source) {

@@ -126,6 +126,12 @@ private Q_SLOTS:
         }
     }
 
+    void textThatIsNotUtf8IsRefusedNotMangled() {
+        ReproductionRecord record = gmmImageRecord();
+        record.modelSpec = "/data/caf\xe9";  // Latin-1 bytes in a path
+        DCSCOPE_EXPECT_ERROR(dcscope::toJson(record), ErrorCode::InvalidArgument, "not valid UTF-8");
+    }
+
     void jsonNamesTheRecipe() {
         const auto document = nlohmann::json::parse(dcscope::toJson(gmmImageRecord()));
         QCOMPARE(document["format"].get<std::string>(), std::string("dcscope.reproduction"));

@@ -9,6 +9,7 @@
 
 #include "cli_search_common.h"
 #include "default_model.h"
+#include "image_grid.h"
 #include "dcscope/compensation.h"
 #include "dcscope/errors.h"
 #include "dcscope/npy.h"
@@ -142,31 +143,24 @@ void writeImageGrid(const std::string& path, const at::Tensor& images, std::pair
     if (images.dim() != 4 || (images.size(1) != 1 && images.size(1) != 3))
         throw Error(ErrorCode::InvalidArgument, "png: samples must be images [B, 1 or 3, H, W]");
     const int64_t batch = images.size(0), channels = images.size(1), height = images.size(2), width = images.size(3);
-    columns = std::max<int>(1, std::min<int>(columns, static_cast<int>(batch)));
-    const int64_t rows = (batch + columns - 1) / columns;
-    const int64_t pad = 2;
-    // Tiny images are upscaled (nearest neighbour, whole pixels) so a grid is legible.
-    const int64_t scale = std::max<int64_t>(1, 96 / std::max(height, width));
-    const at::Tensor scaled = ((images.detach().to(at::kCPU, at::kFloat) - valueRange.first) / (valueRange.second - valueRange.first))
-                                  .clamp(0, 1)
-                                  .mul(255)
-                                  .round()
-                                  .to(at::kByte)
-                                  .permute({0, 2, 3, 1})
-                                  .contiguous();
-    // The grid before upscaling: tiles `pad` apart on a dark grey background.
-    const int64_t gridWidth = columns * (width + pad) + pad, gridHeight = rows * (height + pad) + pad;
-    at::Tensor grid = at::full({gridHeight, gridWidth, channels}, 40, at::TensorOptions().dtype(at::kByte));
+    const at::Tensor bytes = ((images.detach().to(at::kCPU, at::kFloat) - valueRange.first) / (valueRange.second - valueRange.first))
+                                 .clamp(0, 1)
+                                 .mul(255)
+                                 .round()
+                                 .to(at::kByte)
+                                 .permute({0, 2, 3, 1})
+                                 .contiguous();
+    std::vector<PngImage> tiles(static_cast<size_t>(batch));
     for (int64_t b = 0; b < batch; ++b) {
-        const int64_t top = pad + (b / columns) * (height + pad), left = pad + (b % columns) * (width + pad);
-        grid.slice(0, top, top + height).slice(1, left, left + width).copy_(scaled[b]);
+        PngImage& tile = tiles[size_t(b)];
+        tile.width = int(width);
+        tile.height = int(height);
+        tile.channels = int(channels);
+        const uint8_t* first = bytes[b].data_ptr<uint8_t>();
+        tile.pixels.assign(first, first + height * width * channels);
     }
-    if (scale > 1) grid = grid.repeat_interleave(scale, 0).repeat_interleave(scale, 1).contiguous();
-    PngImage image;
-    image.width = static_cast<int>(grid.size(1));
-    image.height = static_cast<int>(grid.size(0));
-    image.channels = static_cast<int>(channels);
-    image.pixels.assign(grid.data_ptr<uint8_t>(), grid.data_ptr<uint8_t>() + grid.numel());
+    // The window's pane export lays its images out with the same function.
+    const PngImage image = composeImageGrid(tiles, columns);
     writePng(path, image, text);
 }
 

@@ -14,9 +14,11 @@
 #include "dcscope/ground_truth.h"
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/model.h"
+#include "dcscope/reproduction.h"
 #include "dcscope/search.h"
 #include "dcscope/solver.h"
 #include "dcscope/threads.h"
+#include "app_version.h"
 #include "tensor_conversion.h"
 
 namespace {
@@ -279,6 +281,7 @@ void InferenceWorker::ensureModel(const SamplingRequest& request) {
     m_modelSpec.clear();
     m_model = dcscope::loadModel(request.modelSpec, dcscope::parseDevice(request.device));
     m_modelSpec = request.modelSpec;
+    m_modelIdentity = dcscope::modelIdentity(*m_model);
     m_device = request.device;
     Q_EMIT modelLoaded(summarizeModel(request.modelSpec));
 }
@@ -422,6 +425,23 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         result->predictionFrames = buildFrames(plainSteps.predictions, dcSteps.predictions, {}, info.valueRange);
         result->stateFrames = buildFrames(plainSteps.states, dcSteps.states, {}, info.valueRange);
     }
+    dcscope::ReproductionRecord record;
+    record.software = std::string("dcscope ") + dcscopeVersion();
+    record.modelSpec = request.modelSpec;
+    record.modelName = info.name;
+    record.modelIdentity = m_modelIdentity;
+    record.solver = plainConfig;
+    record.seed = request.seed;
+    record.batchSize = request.batchSize;
+    record.device = request.device;
+    record.guidance = request.guidanceScale;
+    record.classes = dcscope::classList(classes);
+    record.pngColumns = int(std::ceil(std::sqrt(double(request.batchSize))));
+    result->plainRecord = record;
+    dcscope::setResult(result->plainRecord, plain.finalState());
+    result->compensatedRecord = record;
+    if (compensated) result->compensatedRecord.solver = compensatedConfig;
+    dcscope::setResult(result->compensatedRecord, dc.finalState());
     if (!request.computeGroundTruth) {
         result->modelCallsSaved = modelCallsSaved;
         return result;
@@ -484,6 +504,10 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     result->compensatedSampleMse = perSampleMse(dc.finalState(), truth.finalState());
     result->plainMse = std::pow(rmsDistance(plain.finalState(), truth.finalState()), 2);
     result->compensatedMse = std::pow(rmsDistance(dc.finalState(), truth.finalState()), 2);
+    const dcscope::ReproductionGroundTruth truthSettings{request.groundTruthFineSteps, dcscope::GroundTruthOptions{}.fineSolver};
+    result->plainRecord.groundTruth = result->compensatedRecord.groundTruth = truthSettings;
+    result->plainRecord.mse = result->plainMse;
+    result->compensatedRecord.mse = result->compensatedMse;
     if (!display.points) {
         const RunSteps& dcSteps = compensated ? compensatedSteps : plainSteps;
         result->predictionFrames =

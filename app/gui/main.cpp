@@ -40,7 +40,11 @@ int main(int argc, char* argv[]) {
         QStringLiteral("bench-latency"),
         QStringLiteral("Drag the first, a middle and the last free ratio by script at batch 4 and 16, print edit-to-image "
                        "latency and the longest UI stall, then quit."));
-    parser.addOptions({modelOption, deviceOption, ratiosOption, screenshotOption, latencyOption});
+    const QCommandLineOption sessionOption(QStringLiteral("session"), QStringLiteral("Open this session (*.dcscope.json)."),
+                                           QStringLiteral("FILE"));
+    const QCommandLineOption noRestoreOption(
+        QStringLiteral("no-restore"), QStringLiteral("Start with the defaults instead of the session the last run ended with."));
+    parser.addOptions({modelOption, deviceOption, ratiosOption, sessionOption, noRestoreOption, screenshotOption, latencyOption});
     parser.process(application);
 
     MainWindow::Options options;
@@ -66,8 +70,15 @@ int main(int argc, char* argv[]) {
         }
     }
 
+    options.sessionPath = parser.value(sessionOption);
+    // The last session comes back unless the command line says what to show (or asks not to);
+    // scripted runs (screenshot, benchmark) always start from the defaults.
+    const bool scripted = parser.isSet(screenshotOption) || parser.isSet(latencyOption);
+    options.restoreLastSession = !scripted && !parser.isSet(noRestoreOption) && !parser.isSet(modelOption) &&
+                                 !parser.isSet(ratiosOption) && !parser.isSet(sessionOption);
+    options.restoreGeometry = !scripted;
+
     MainWindow window(options);
-    window.resize(1260, 780);  // fits a 1280x800 screen
     window.show();
     std::unique_ptr<LatencyBenchmark> latencyBenchmark;
     if (parser.isSet(latencyOption)) {

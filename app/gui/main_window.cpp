@@ -131,6 +131,7 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
     m_committedRatios = m_ratioEditor->ratios();
     // Connected after the initial values are in place, so setting them up starts no sampling.
     connectControls();
+    resize(1260, 780);  // fits a 1280x800 screen
     if (options.restoreGeometry) restoreWindowState();
 
     statusBar()->showMessage(options.startupMessage);

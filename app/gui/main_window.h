@@ -89,6 +89,13 @@ public:
     bool saveRatioFile(const QString& path);
     /// Opens whatever a dropped path is: a package folder, a session, a ratio file or a PNG export.
     void openDroppedPath(const QString& path);
+    /// Restores the settings a dcscope PNG was made with (its "dcscope" chunk) and samples them.
+    bool openPngSettings(const QString& path);
+    /// Writes the comparison as shown (panes, difference rows, captions) as PNG with the DC run's
+    /// reproduction chunks. Returns success (failures are reported in one line).
+    bool writeComparisonPng(const QString& path);
+    /// Writes one pane's images at the step shown (the export grid) with its run's chunks.
+    bool writePanePng(const QString& path, int pane);
 
 Q_SIGNALS:
     /// A request built from the controls was queued (for the latency benchmark and tests).
@@ -146,7 +153,8 @@ private:
     void chooseSessionPath();
     void chooseRatioFileToLoad();
     void chooseRatioFileToSave();
-    void exportPane();
+    /// Exports the images of one pane (0 plain, 1 DC, 2 ground truth) at the step shown.
+    void exportPane(int pane);
     void exportComparison();
     void rememberRecentSession(const QString& path);
     void refreshRecentSessionsMenu();

@@ -39,6 +39,8 @@
 #include "dcscope/threads.h"
 #include "error_dialog.h"
 #include "main_window.h"
+#include "png_export.h"
+#include "reproduction_png.h"
 #include "ratio_curve_editor.h"
 #include "solver_choices.h"
 
@@ -50,6 +52,7 @@ constexpr const char* kMainSplitterKey = "window/mainSplitter";
 constexpr const char* kCentralSplitterKey = "window/centralSplitter";
 const QString kSessionFilter = QStringLiteral("dcscope sessions (*.dcscope.json);;JSON (*.json)");
 const QString kRatioFilter = QStringLiteral("Ratio files (*.json)");
+const QString kPngFilter = QStringLiteral("PNG images (*.png)");
 
 /// A file dialog that does not block (no nested event loop): `chosen` runs once a path is picked.
 void askForPath(QWidget* parent, const QString& title, const QString& filter, QFileDialog::AcceptMode mode,
@@ -97,9 +100,10 @@ void MainWindow::createMenus() {
     QAction* exportComparison = file->addAction(tr("&Export comparison as PNG…"), this, &MainWindow::exportComparison);
     exportComparison->setObjectName(QStringLiteral("exportComparisonAction"));
     exportComparison->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
-    QAction* exportPane = file->addAction(tr("Export &pane at this step…"), this, &MainWindow::exportPane);
-    exportPane->setObjectName(QStringLiteral("exportPaneAction"));
-    exportPane->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    QMenu* panes = file->addMenu(tr("Export pane at the shown step"));
+    const QString paneNames[] = {tr("&Plain pane…"), tr("&DC pane…"), tr("&Ground-truth pane…")};
+    for (int pane = 0; pane < 3; ++pane)
+        panes->addAction(paneNames[pane], this, [this, pane] { exportPane(pane); })->setObjectName(QStringLiteral("exportPaneAction%1").arg(pane));
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -441,9 +445,86 @@ void MainWindow::chooseRatioFileToSave() {
                [this](const QString& path) { saveRatioFile(path); }, QStringLiteral("json"));
 }
 
-void MainWindow::exportPane() {}
+bool MainWindow::writeComparisonPng(const QString& path) {
+    if (!m_shownResult || !m_comparison->hasFrames()) {
+        showError(this, tr("Nothing to export yet: sample first"));
+        return false;
+    }
+    try {
+        writeExportPng(path, pngImageOf(m_comparison->grab().toImage(), false), m_shownResult->compensatedRecord);
+    } catch (const std::exception& error) {
+        showError(this, QString::fromStdString(error.what()));
+        return false;
+    }
+    statusBar()->showMessage(tr("Exported the comparison to %1").arg(path));
+    return true;
+}
 
-void MainWindow::exportComparison() {}
+bool MainWindow::writePanePng(const QString& path, int pane) {
+    const ComparisonFrame* frame = m_comparison->currentFrame();
+    const QVector<QImage>* images = !frame       ? nullptr
+                                    : pane == 0 ? &frame->plain
+                                    : pane == 1 ? &frame->compensated
+                                                : &frame->groundTruth;
+    if (!m_shownResult || !images || images->isEmpty()) {
+        showError(this, tr("Nothing to export in that pane yet"));
+        return false;
+    }
+    // The ground truth has no run of its own to re-run: its chunks describe the DC run it judges.
+    const dcscope::ReproductionRecord& record = pane == 0 ? m_shownResult->plainRecord : m_shownResult->compensatedRecord;
+    try {
+        writeExportPng(path, exportGrid(*images, record.pngColumns), record);
+    } catch (const std::exception& error) {
+        showError(this, QString::fromStdString(error.what()));
+        return false;
+    }
+    statusBar()->showMessage(tr("Exported step %1 to %2").arg(m_comparison->step()).arg(path));
+    return true;
+}
+
+void MainWindow::exportPane(int pane) {
+    askForPath(this, tr("Export pane as PNG"), kPngFilter, QFileDialog::AcceptSave, QFileDialog::AnyFile,
+               [this, pane](const QString& path) { writePanePng(path, pane); }, QStringLiteral("png"));
+}
+
+void MainWindow::exportComparison() {
+    askForPath(this, tr("Export comparison as PNG"), kPngFilter, QFileDialog::AcceptSave, QFileDialog::AnyFile,
+               [this](const QString& path) { writeComparisonPng(path); }, QStringLiteral("png"));
+}
+
+bool MainWindow::openPngSettings(const QString& path) {
+    dcscope::ReproductionRecord record;
+    try {
+        record = dcscope::readReproductionRecord(path.toStdString());
+    } catch (const std::exception& error) {
+        showError(this, QString::fromStdString(error.what()));
+        return false;
+    }
+    if (record.noiseSource != dcscope::NoiseSource::Datapoints) {
+        showError(this, tr("%1: made from a noise file, which the window cannot restore (use dcscope-cli sample --from-png)").arg(path));
+        return false;
+    }
+    Session session;
+    session.modelSpec = QString::fromStdString(record.modelSpec);
+    session.device = QString::fromStdString(record.device);
+    session.solver = QString::fromStdString(dcscope::toString(record.solver.solver));
+    session.variant = QString::fromStdString(dcscope::toString(record.solver.variant));
+    session.order = record.solver.order;
+    session.grid = QString::fromStdString(dcscope::toString(record.solver.grid));
+    session.nfe = record.solver.steps;
+    session.dcOrder = record.solver.dcOrder;
+    session.guidance = record.guidance;
+    session.classChoice = classChoiceOf(record);
+    session.batch = record.batchSize;
+    session.seed = qint64(record.seed);
+    session.groundTruth = record.groundTruth.has_value();
+    if (record.groundTruth) session.groundTruthFineSteps = record.groundTruth->fineSteps;
+    session.ratios = QVector<double>(record.solver.ratios.begin(), record.solver.ratios.end());
+    session.colormap = heatColormapName(m_comparison->colormap());
+    applySession(session);
+    statusBar()->showMessage(tr("Restored the settings of %1").arg(QFileInfo(path).fileName()));
+    return true;
+}
 
 void MainWindow::openDroppedPath(const QString& path) {
     const QFileInfo info(path);
@@ -459,6 +540,10 @@ void MainWindow::openDroppedPath(const QString& path) {
             openSessionFile(path);
         else
             loadRatioFile(path);
+        return;
+    }
+    if (path.endsWith(QStringLiteral(".png"), Qt::CaseInsensitive)) {
+        openPngSettings(path);
         return;
     }
     showError(this, tr("%1: not something dcscope opens (a model package folder, a session, a ratio file or an exported PNG)").arg(path));

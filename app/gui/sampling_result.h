@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "comparison_frame.h"
+#include "dcscope/reproduction.h"
 
 /// Everything a finished request produced, in Qt types, sent as
 /// std::shared_ptr<const SamplingResult> and never changed afterwards.
@@ -52,4 +53,8 @@ struct SamplingResult {
     QVector<double> compensatedSampleMse;
     uint64_t firstSeed = 0;             ///< sample b is datapoint firstSeed + b
     QVector<int> sampleClasses;         ///< per sample its class (-1: unconditional)
+    /// How to reproduce each run bit for bit (written into exported PNGs; `dcscope-cli sample
+    /// --from-png` re-runs them): every setting, the model's identity and the final tensor's hash.
+    dcscope::ReproductionRecord plainRecord;
+    dcscope::ReproductionRecord compensatedRecord;
 };

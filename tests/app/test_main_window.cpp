@@ -176,7 +176,7 @@ private Q_SLOTS:
         // Cancel the run while it samples (a step of it is on screen), not a request still queued.
         QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().startsWith(QStringLiteral("Sampling:")), 30000);
         QTest::mouseClick(cancel, Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(window.statusBar()->currentMessage(), QStringLiteral("Cancelled."), 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().startsWith(QStringLiteral("Cancelled")), 30000);
         QVERIFY(!cancel->isEnabled());
         QVERIFY(window.lastResult() == nullptr);  // 100 steps at batch 256 were far from done
         QVERIFY(m_errors.isEmpty());

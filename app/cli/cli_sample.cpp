@@ -182,11 +182,12 @@ void registerSampleCommand(CLI::App& app) {
     runFlags.erase(runFlags.begin(), runFlags.begin() + long(firstRunFlag));
     CLI::Option* nfe = command->get_option("--nfe");
     nfe->required(false);  // checked in settingsFromFlags: not needed with --from-png
+    nfe->description(nfe->get_description() + " (required unless --from-png)");
     flags->nfeOption = nfe;
     CLI::Option* fromPng = command->add_option(
         "--from-png", flags->fromPng,
-        "Re-run the sampling recorded in a PNG written by dcscope (its dcscope chunk) and check the result is identical; "
-        "excludes the model, batch and solver flags");
+        "Re-run the sampling recorded in the dcscope chunk of a PNG dcscope wrote and check that the result is bit for bit "
+        "the recorded one (exit 2 if not); the output flags below still apply");
     for (CLI::Option* option : runFlags) fromPng->excludes(option);
     command->add_option("--out", flags->out, "Final samples as .npy");
     command->add_option("--png", flags->png, "Final samples as a PNG grid");

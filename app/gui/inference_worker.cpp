@@ -14,6 +14,7 @@
 #include "dcscope/ground_truth.h"
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/model.h"
+#include "dcscope/quick_search.h"
 #include "dcscope/reproduction.h"
 #include "dcscope/search.h"
 #include "dcscope/solver.h"
@@ -326,7 +327,27 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     dcscope::SolverConfig compensatedConfig = request.solver;
     compensatedConfig.ratios = request.ratios;
     dcscope::validate(compensatedConfig);  // reject bad ratios before spending any model calls
-    const bool compensated = compensates(request.ratios);
+    dcscope::QuickSearch quick;
+    if (request.quickSearch) {
+        dcscope::QuickSearchOptions options;
+        options.groundTruthFineSteps = request.groundTruthFineSteps;
+        options.device = request.device;
+        const auto observer = [&](const dcscope::SearchStepReport& step) {
+            auto update = std::make_shared<StepUpdate>();
+            update->requestId = request.id;
+            update->run = SamplingRun::QuickSearch;
+            update->step = step.step + 1;
+            update->totalSteps = step.totalSteps;
+            update->nfe = step.evaluations;
+            update->progress = 0.0;  // unknown share: the samples come after it
+            Q_EMIT stepProgress(std::move(update));
+        };
+        quick = dcscope::quickSearchRatios(model, request.solver, request.guidanceScale, options, request.cancel.get(), observer);
+        compensatedConfig.ratios = quick.ratios;
+        dcscope::validate(compensatedConfig);
+    }
+    const std::vector<double>& ratios = compensatedConfig.ratios;
+    const bool compensated = compensates(ratios);
     const int steps = request.solver.steps;
 
     RunCache& cache = *m_cache;
@@ -341,11 +362,11 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     const KeptRun* resumeSource = nullptr;
     if (compensated) {
         // The plain run is complete by the time the compensated one starts (kept or run first).
-        resumeStep = agreeingPrefix(request.ratios, {}, steps);
+        resumeStep = agreeingPrefix(ratios, {}, steps);
         resumeSource = &cache.plain;
         if (cache.compensatedRequest && sameRunApartFromRatios(*cache.compensatedRequest, request) &&
             !cache.compensated.states.empty()) {
-            const int prefix = std::min(agreeingPrefix(request.ratios, cache.compensated.ratios, steps),
+            const int prefix = std::min(agreeingPrefix(ratios, cache.compensated.ratios, steps),
                                         cache.compensated.lastValidStep());
             if (prefix > resumeStep) {
                 resumeStep = prefix;
@@ -402,6 +423,11 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     result->steps = steps;
     result->nfePerRun = plain.states.back().nfe;
     result->compensated = compensated;
+    if (request.quickSearch) {
+        result->quickSearchRatios = QVector<double>(quick.ratios.begin(), quick.ratios.end());
+        result->quickSearchFromCache = quick.fromCache;
+        result->quickSearchSeconds = quick.seconds;
+    }
     result->plainReused = plainCached;
     result->compensatedResumedFrom = compensated && resumeSource ? resumeStep : 0;
     result->plainSeconds = plain.seconds;

@@ -80,6 +80,7 @@ QString formatChange(double plainMse, double compensatedMse) {
 
 QString runName(SamplingRun run) {
     switch (run) {
+    case SamplingRun::QuickSearch: return QStringLiteral("quick search for DC ratios (once per setting, then cached)");
     case SamplingRun::Plain: return QStringLiteral("plain run");
     case SamplingRun::Compensated: return QStringLiteral("compensated run");
     case SamplingRun::GroundTruth: return QStringLiteral("ground truth");
@@ -421,6 +422,7 @@ void MainWindow::onModelChanged() {
     else
         setCurveFromProgram(onesOfSize(m_nfeSpin->value()));
     m_fileOverlays.clear();
+    m_quickSearchRatios.clear();
     refreshOverlays();
     m_undoStack.clear();  // edits of another model's curve are not this one's
     m_modelInfoLabel->clear();
@@ -456,6 +458,7 @@ void MainWindow::requestSampling() {
     request.computeGroundTruth = m_groundTruthCheck->isChecked();
     request.groundTruthFineSteps = m_fineStepsSpin->value();
     request.intraOpThreads = m_threadsSetting;
+    request.quickSearch = wantsQuickSearch();
     m_requestedRatios = ratios;
     m_awaitingSamples = true;
     m_ratioEditPending = false;
@@ -476,6 +479,18 @@ void MainWindow::loadPackageCompensation() {
     } catch (const std::exception&) {
         // Not a package (or a broken entry): the worker reports it in one line when it loads the model.
     }
+}
+
+bool MainWindow::wantsQuickSearch() const {
+    return m_followPackageRatios && m_modelCombo->currentData().toString().startsWith(QStringLiteral("builtin:"));
+}
+
+void MainWindow::takeQuickSearchRatios(const SamplingResult& result) {
+    if (result.quickSearchRatios.isEmpty() || !m_followPackageRatios) return;
+    m_quickSearchRatios = result.quickSearchRatios;
+    setCurveFromProgram(result.quickSearchRatios);
+    m_requestedRatios = m_ratioEditor->ratios();  // what this result was sampled with
+    refreshOverlays();
 }
 
 void MainWindow::applyPackageRatios() {
@@ -508,6 +523,8 @@ void MainWindow::refreshOverlays() {
                 m_ratioEditor->setOverlay(tr("searched"), QVector<double>(sample.ratios.begin(), sample.ratios.end()),
                                           kSearchedOverlayColor);
     }
+    if (m_quickSearchRatios.size() == steps)
+        m_ratioEditor->setOverlay(tr("quick search"), m_quickSearchRatios, kSearchedOverlayColor);
     for (const Session::Overlay& overlay : m_fileOverlays) m_ratioEditor->setOverlay(overlay.name, overlay.values, kFileOverlayColor);
 }
 
@@ -630,6 +647,7 @@ void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
 }
 
 void MainWindow::showSamples(const SamplingResult& result, bool complete) {
+    takeQuickSearchRatios(result);
     m_shownResult = std::make_shared<const SamplingResult>(result);
     if (!result.predictionFrames.isEmpty()) {
         m_comparison->setFrames(result.predictionFrames, result.stateFrames, /*keepStep=*/true);
@@ -664,6 +682,8 @@ void MainWindow::updateCaptions(const SamplingResult* result) {
         how = m_packageCompensation || m_modelCombo->currentData().toString().startsWith(QStringLiteral("builtin:"))
                   ? tr(" · all ρ = 1: same as plain")
                   : tr(" · all ρ = 1: same as plain (this package ships no ratios; edit the curve)");
+    else if (!result->quickSearchRatios.isEmpty() && m_followPackageRatios)
+        how = result->quickSearchFromCache ? tr(" · quick-search ratios (cached)") : tr(" · quick-search ratios");
     else if (m_followPackageRatios)
         how = tr(" · package CPR ratios");
     m_comparison->setCaption(ComparisonView::Pane::Compensated,

@@ -122,6 +122,10 @@ private:
     void setCurveFromProgram(const QVector<double>& ratios);
     void applyUndoneCurve(const QVector<double>& ratios);
     void loadPackageCompensation();
+    /// Built-in models ship no ratios: while the curve follows "the model's ratios", they come
+    /// from a quick search (core, cached on disk).
+    bool wantsQuickSearch() const;
+    void takeQuickSearchRatios(const SamplingResult& result);
     void applyPackageRatios();
     void refreshOverlays();
     void samplesShown();
@@ -185,6 +189,7 @@ private:
     QVector<double> m_loadedModelRatios;  // that model's curve, put back if another fails to load
     bool m_loadedModelFollowsPackage = false;
     QVector<Session::Overlay> m_fileOverlays;  // loaded ratio files, kept as overlays
+    QVector<double> m_quickSearchRatios;       // what the last quick search found for these settings
 
     QComboBox* m_modelCombo = nullptr;
     QComboBox* m_deviceCombo = nullptr;

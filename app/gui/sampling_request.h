@@ -29,6 +29,9 @@ struct SamplingRequest {
     double guidanceScale = 1.0;                  ///< classifier-free guidance w
     bool computeGroundTruth = true;              ///< core's ground truth for the error curves and GT images
     int groundTruthFineSteps = 200;              ///< fine steps of the ground truth (over all S intervals)
+    /// Find the DC ratios first with core's quick search (cached on disk) and use them instead
+    /// of `ratios`: for models that ship none.
+    bool quickSearch = false;
     int intraOpThreads = 0;                      ///< model threads; 0: OMP_NUM_THREADS or every available CPU
     std::shared_ptr<dcscope::CancelToken> cancel = std::make_shared<dcscope::CancelToken>();
 };

@@ -19,6 +19,9 @@ struct SamplingResult {
     int steps = 0;                      ///< S
     int nfePerRun = 0;                  ///< model calls of one run (S)
     bool compensated = false;           ///< false: all ratios were 1, so the DC run is the plain run
+    QVector<double> quickSearchRatios;  ///< the ratios a quick search found and the DC run used (else empty)
+    bool quickSearchFromCache = false;
+    double quickSearchSeconds = 0.0;
     bool plainReused = false;           ///< the plain run was kept from an earlier request
     int compensatedResumedFrom = 0;     ///< the compensated run re-sampled only from this step on
     int modelCallsSaved = 0;            ///< calls this request did not make thanks to kept runs

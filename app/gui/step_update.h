@@ -5,7 +5,7 @@
 #include <QVector>
 
 /// Which of a request's sampling runs a progress report belongs to.
-enum class SamplingRun { Plain, Compensated, GroundTruth };
+enum class SamplingRun { QuickSearch, Plain, Compensated, GroundTruth };
 
 /// Progress of one request after one solver step, already in Qt types. Emitted by the worker as
 /// std::shared_ptr<const StepUpdate>; the GUI keeps only the newest and shows it on a timer.

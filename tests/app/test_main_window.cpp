@@ -63,7 +63,10 @@ private Q_SLOTS:
         QTRY_VERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("NFE 10")));
         const auto* plain = child<ImageGridView>(window, "plainView");
         QCOMPARE(plain->images().size(), child<QSpinBox>(window, "batchSpin")->value());
-        QCOMPARE(child<ImageGridView>(window, "compensatedView")->images(), plain->images());
+        // Built-in models ship no ratios: a quick search finds them, so DC differs at once.
+        QVERIFY(window.lastResult()->compensated);
+        QVERIFY(!window.lastResult()->quickSearchRatios.isEmpty());
+        QVERIFY(child<ImageGridView>(window, "compensatedView")->images() != plain->images());
         QVERIFY(plain->caption().startsWith(QStringLiteral("UniPC")));
         QCOMPARE(child<ErrorChart>(window, "errorChart")->seriesNames().size(), 2);
         // The ground-truth pane shows core's ground truth of the same datapoints.
@@ -103,8 +106,8 @@ private Q_SLOTS:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() != nullptr, 30000);
-        QVERIFY(!window.lastResult()->compensated);
         auto* editor = child<RatioCurveEditor>(window, "ratioEditor");
+        editor->setRatios(QVector<double>(editor->ratios().size(), 1.0));
         const QPoint start = editor->pointPosition(5).toPoint();
         QTest::mousePress(editor, Qt::LeftButton, {}, start);
         QTest::mouseMove(editor, start + QPoint(0, -30));
@@ -113,6 +116,9 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(window.lastResult()->compensated, 30000);
         QVERIFY(window.lastResult()->compensatedImages != window.lastResult()->plainImages);
         QVERIFY(!child<ImageGridView>(window, "compensatedView")->caption().contains(QStringLiteral("same as plain")));
+        // The user's curve from now on: no quick search replaces it.
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult()->quickSearchRatios.isEmpty() && !window.lastResult()->plainError.isEmpty(), 30000);
+        QVERIFY(!child<ImageGridView>(window, "compensatedView")->caption().contains(QStringLiteral("quick-search")));
     }
 
     void gmm2dShowsTrajectories() {

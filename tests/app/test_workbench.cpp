@@ -92,9 +92,29 @@ private Q_SLOTS:
         const QString plain = child<ImageGridView>(window, "plainView")->caption();
         QVERIFY2(plain.contains(QStringLiteral("MSE %1").arg(result.plainMse, 0, 'e', 2)), qPrintable(plain));
         QVERIFY(plain.contains(QStringLiteral("NFE 10")));
-        // All ratios 1: the DC pane says it is the plain run, with no change.
+        // A built-in model ships no ratios: a quick search found them; the caption says so and
+        // gives the change of the MSE.
+        QVERIFY(result.compensated);
         const QString dc = child<ImageGridView>(window, "compensatedView")->caption();
-        QVERIFY2(dc.contains(QStringLiteral("same as plain")) && dc.contains(QStringLiteral("+0.0%")), qPrintable(dc));
+        QVERIFY2(dc.contains(QStringLiteral("quick-search ratios")), qPrintable(dc));
+        const double percent = 100.0 * (result.compensatedMse / result.plainMse - 1.0);
+        const QString change = QStringLiteral("(%1%2%)").arg(percent < 0 ? QStringLiteral("−") : QStringLiteral("+")).arg(qAbs(percent), 0, 'f', 1);
+        QVERIFY2(dc.contains(QStringLiteral("MSE %1 %2").arg(result.compensatedMse, 0, 'e', 2, QLatin1Char('0')).arg(change)), qPrintable(dc));
+        QVERIFY(child<RatioCurveEditor>(window, "ratioEditor")->overlayNames().contains(QStringLiteral("quick search")));
+        QCOMPARE(child<RatioCurveEditor>(window, "ratioEditor")->ratios(), result.quickSearchRatios);
+    }
+
+    void theQuickSearchIsCachedForTheNextWindow() {
+        MainWindow::Options options = imageModel();
+        MainWindow first(options);
+        first.show();
+        QTRY_VERIFY_WITH_TIMEOUT(complete(first), kTimeoutMs);
+        MainWindow second(options);
+        second.show();
+        QTRY_VERIFY_WITH_TIMEOUT(complete(second), kTimeoutMs);
+        QVERIFY(second.lastResult()->quickSearchFromCache);
+        QCOMPARE(second.lastResult()->quickSearchRatios, first.lastResult()->quickSearchRatios);
+        QVERIFY(child<ImageGridView>(second, "compensatedView")->caption().contains(QStringLiteral("(cached)")));
     }
 
     void dragResamplesOnceAfterItSettlesAndChangesTheMse() {
@@ -153,12 +173,13 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QTRY_VERIFY_WITH_TIMEOUT(complete(window), kTimeoutMs);
         auto* editor = child<RatioCurveEditor>(window, "ratioEditor");
+        child<QPushButton>(window, "resetRatiosButton")->click();  // every rho 1: one undoable edit
         editor->setFocus();
         QTest::keyClick(editor, Qt::Key_Right);  // the first free point: rho_2 (DC order 2)
         QTest::keyClick(editor, Qt::Key_Down);
         QTest::keyClick(editor, Qt::Key_Down, Qt::ShiftModifier);
         QCOMPARE(editor->ratios()[2], 0.94);
-        QCOMPARE(window.undoStack().count(), 2);
+        QCOMPARE(window.undoStack().count(), 3);
         QTRY_VERIFY_WITH_TIMEOUT(complete(window) && window.lastResult()->compensated, kTimeoutMs);
         window.undoStack().undo();
         QCOMPARE(editor->ratios()[2], 0.95);
@@ -198,8 +219,12 @@ private Q_SLOTS:
         QVERIFY(activate(window));
         child<QSpinBox>(window, "nfeSpin")->setValue(100);
         child<QSpinBox>(window, "batchSpin")->setValue(256);
+        // A curve of the user's own (all 1), so no quick search runs first.
+        child<RatioCurveEditor>(window, "ratioEditor")->setFocus();
+        QTest::keyClick(child<RatioCurveEditor>(window, "ratioEditor"), Qt::Key_Right);
+        QTest::keyClick(child<RatioCurveEditor>(window, "ratioEditor"), Qt::Key_Up);
         QTest::keyClick(&window, Qt::Key_Return, Qt::ControlModifier);
-        QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().startsWith(QStringLiteral("Sampling:")), kTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().startsWith(QStringLiteral("Sampling: plain run")), kTimeoutMs);
         QTest::keyClick(&window, Qt::Key_Escape);
         QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().startsWith(QStringLiteral("Cancelled")), kTimeoutMs);
         // The plain pane shows an x0-prediction of the run it got to: 256 images, not empty.

@@ -63,7 +63,7 @@ if [ "$gui" = ON ]; then
     if command -v appstreamcli >/dev/null; then
         appstreamcli validate --no-net --pedantic "$prefix/share/metainfo/$app_id.metainfo.xml" ||
             fail "appstreamcli validate --no-net --pedantic"
-        appstreamcli validate-tree --no-net "$prefix" || fail "appstreamcli validate-tree --no-net"
+        appstreamcli validate-tree --no-net --pedantic "$prefix" || fail "appstreamcli validate-tree --no-net --pedantic"
     else
         fail "appstreamcli not found (Debian package appstream; .ci/setup installs it)"
     fi

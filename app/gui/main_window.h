@@ -85,8 +85,9 @@ public:
     /// Loads a ratio file (both formats of the spec) as the curve (one undoable edit) and as an
     /// overlay. A bad file is reported in one line. Returns success.
     bool loadRatioFile(const QString& path);
-    /// Saves the curve as a dcscope ratio file with its solver metadata. Returns success.
-    bool saveRatioFile(const QString& path);
+    /// Saves the curve as a dcscope ratio file with its solver metadata, or as the reference's
+    /// plain JSON list (`plainList`). Returns success.
+    bool saveRatioFile(const QString& path, bool plainList = false);
     /// Opens whatever a dropped path is: a package folder, a session, a ratio file or a PNG export.
     void openDroppedPath(const QString& path);
     /// Restores the settings a dcscope PNG was made with (its "dcscope" chunk) and samples them.
@@ -156,7 +157,7 @@ private:
     void saveSession();
     void chooseSessionPath();
     void chooseRatioFileToLoad();
-    void chooseRatioFileToSave();
+    void chooseRatioFileToSave(bool plainList);
     /// Exports the images of one pane (0 plain, 1 DC, 2 ground truth) at the step shown.
     void exportPane(int pane);
     void exportComparison();

@@ -35,6 +35,7 @@
 
 #include "comparison_view.h"
 #include "dcscope/compensation.h"
+#include "dcscope/npy.h"
 #include "dcscope/solver.h"
 #include "dcscope/threads.h"
 #include "error_dialog.h"
@@ -95,7 +96,9 @@ void MainWindow::createMenus() {
     saveAs->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
     file->addSeparator();
     file->addAction(tr("&Load ratios…"), this, &MainWindow::chooseRatioFileToLoad)->setObjectName(QStringLiteral("loadRatiosAction"));
-    file->addAction(tr("Save &ratios…"), this, &MainWindow::chooseRatioFileToSave)->setObjectName(QStringLiteral("saveRatiosAction"));
+    file->addAction(tr("Save &ratios…"), this, [this] { chooseRatioFileToSave(false); })->setObjectName(QStringLiteral("saveRatiosAction"));
+    file->addAction(tr("Save ratios as a plain &list…"), this, [this] { chooseRatioFileToSave(true); })
+        ->setToolTip(tr("The reference implementation's format: a JSON list of S numbers"));
     file->addSeparator();
     QAction* exportComparison = file->addAction(tr("&Export comparison as PNG…"), this, &MainWindow::exportComparison);
     exportComparison->setObjectName(QStringLiteral("exportComparisonAction"));
@@ -413,7 +416,7 @@ bool MainWindow::loadRatioFile(const QString& path) {
     return true;
 }
 
-bool MainWindow::saveRatioFile(const QString& path) {
+bool MainWindow::saveRatioFile(const QString& path, bool plainList) {
     const SolverChoice& choice = solverChoices()[std::max(0, m_solverCombo->currentIndex())];
     const nlohmann::json metadata = {{"nfe", m_nfeSpin->value()},
                                      {"cfg", m_guidanceSpin->value()},
@@ -426,7 +429,11 @@ bool MainWindow::saveRatioFile(const QString& path) {
                                      {"source", "dcscope window"}};
     const QVector<double>& ratios = m_ratioEditor->ratios();
     try {
-        dcscope::saveRatios(path.toStdString(), std::vector<double>(ratios.begin(), ratios.end()), metadata);
+        const std::vector<double> values(ratios.begin(), ratios.end());
+        if (plainList)
+            dcscope::writeFileAtomically(path.toStdString(), nlohmann::json(values).dump() + "\n");
+        else
+            dcscope::saveRatios(path.toStdString(), values, metadata);
     } catch (const std::exception& error) {
         showError(this, QString::fromStdString(error.what()));
         return false;
@@ -440,9 +447,9 @@ void MainWindow::chooseRatioFileToLoad() {
                [this](const QString& path) { loadRatioFile(path); });
 }
 
-void MainWindow::chooseRatioFileToSave() {
+void MainWindow::chooseRatioFileToSave(bool plainList) {
     askForPath(this, tr("Save ratios"), kRatioFilter, QFileDialog::AcceptSave, QFileDialog::AnyFile,
-               [this](const QString& path) { saveRatioFile(path); }, QStringLiteral("json"));
+               [this, plainList](const QString& path) { saveRatioFile(path, plainList); }, QStringLiteral("json"));
 }
 
 bool MainWindow::writeComparisonPng(const QString& path) {

@@ -121,10 +121,10 @@ QualityReport measureQuality(TorchScriptModel& model, QualityModel& quality, con
     std::vector<int64_t> requested;
     for (int done = 0; done < samples;) {
         const int count = std::min(batchSize, samples - done);
-        // Sample j is datapoint seed + j (its noise; its class is j mod K, as in makeDatapoints).
+        // Sample j is datapoint seed + j: its noise, and its class datapointClass(j).
         const auto noise = makeDatapoints(model, seed + uint64_t(done), count).noise;
         std::vector<int64_t> batchClasses;
-        for (int i = 0; i < count; ++i) batchClasses.push_back((done + i) % classes);
+        for (int i = 0; i < count; ++i) batchClasses.push_back(datapointClass(done + i, classes));
         at::Tensor classTensor;
         if (model.isConditional()) classTensor = at::tensor(batchClasses, at::TensorOptions().dtype(at::kLong));
         GuidedDenoiser denoiser(model, Conditioning{classTensor, guidance}, cancel);

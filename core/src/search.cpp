@@ -113,6 +113,8 @@ at::Tensor meanSquaredErrorTensor(const at::Tensor& x, const at::Tensor& referen
 
 }  // namespace
 
+int64_t datapointClass(int64_t index, int numClasses) { return index % std::max(1, numClasses); }
+
 Datapoints makeDatapoints(const DiffusionModel& model, uint64_t firstSeed, int count) {
     if (count < 1) throw Error(ErrorCode::InvalidArgument, "datapoints: must be >= 1, got " + std::to_string(count));
     const auto& info = model.info();
@@ -123,7 +125,7 @@ Datapoints makeDatapoints(const DiffusionModel& model, uint64_t firstSeed, int c
     for (int i = 0; i < count; ++i) {
         auto generator = at::detail::createCPUGenerator(firstSeed + uint64_t(i));
         noises.push_back(at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat)));
-        if (model.isConditional()) classes.push_back(i % info.numClasses);
+        if (model.isConditional()) classes.push_back(datapointClass(i, info.numClasses));
     }
     Datapoints result;
     result.noise = at::cat(noises);

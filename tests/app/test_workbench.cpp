@@ -412,6 +412,40 @@ private Q_SLOTS:
         QCOMPARE(m_errors.size(), 1);
         QVERIFY(m_errors.first().contains(QStringLiteral("notes.txt")));
     }
+
+    void ratioFilesRoundTripInBothFormats() {
+        MainWindow::Options options = imageModel();
+        options.sampleOnStart = false;
+        MainWindow window(options);
+        window.show();
+        auto* editor = child<RatioCurveEditor>(window, "ratioEditor");
+        editor->setRatios({1.0, 1.0, 0.9, 1.1, 1.2, 0.95, 1.0, 1.05, 1.0, 1.3});
+        const QString object = m_home.filePath(QStringLiteral("object.json"));
+        const QString list = m_home.filePath(QStringLiteral("list.json"));
+        QVERIFY(window.saveRatioFile(object));
+        QVERIFY(window.saveRatioFile(list, /*plainList=*/true));
+        QFile listFile(list);
+        QVERIFY(listFile.open(QIODevice::ReadOnly));
+        QVERIFY(listFile.readAll().trimmed().startsWith('['));
+        const QVector<double> saved = editor->ratios();
+        editor->setRatios(QVector<double>(10, 1.0));
+        QVERIFY(window.loadRatioFile(list));
+        QCOMPARE(editor->ratios(), saved);
+        QVERIFY(editor->overlayNames().contains(QStringLiteral("file: list")));
+        child<QSpinBox>(window, "nfeSpin")->setValue(4);
+        QVERIFY(window.loadRatioFile(object));
+        QCOMPARE(child<QSpinBox>(window, "nfeSpin")->value(), 10);  // a ratio file sets S
+        QCOMPARE(editor->ratios(), saved);
+        // A malformed file is one line naming it, and changes nothing.
+        QFile bad(m_home.filePath(QStringLiteral("bad.json")));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("[1, 1, \"x\"]");
+        bad.close();
+        QVERIFY(!window.loadRatioFile(bad.fileName()));
+        QCOMPARE(m_errors.size(), 1);
+        QVERIFY(m_errors.first().contains(QStringLiteral("bad.json")));
+        QCOMPARE(editor->ratios(), saved);
+    }
 };
 
 QTEST_MAIN(TestWorkbench)

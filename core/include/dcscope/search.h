@@ -33,6 +33,11 @@ struct Datapoints {
 /// model is unconditional. Throws Error(InvalidArgument) for count < 1.
 Datapoints makeDatapoints(const DiffusionModel& model, uint64_t firstSeed, int count);
 
+/// The class of the datapoint at `index` of a batch (0-based): index mod numClasses, the one rule
+/// of every batch whose classes go "each in turn" (makeDatapoints, quality, the window). numClasses
+/// must be >= 1.
+int64_t datapointClass(int64_t index, int numClasses);
+
 // ---- one-dimensional optimisers --------------------------------------------------------------
 
 /// The paper's optimiser (spec section 6).

@@ -49,7 +49,7 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
 
     m_legend = new ColormapLegend;
     m_legend->setObjectName(QStringLiteral("differenceLegend"));
-    m_legend->setTitle(tr("|x − GT| (shared scale)"));
+    m_legend->setTitle(tr("|x − GT|, one scale (99th percentile)"));
     m_colormapCombo = new QComboBox;
     m_colormapCombo->setObjectName(QStringLiteral("colormapCombo"));
     m_colormapCombo->addItems(heatColormapNames());

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace {
 
 const char* const kColormapNames[] = {"inferno", "viridis", "magma", "turbo", "gray"};
+constexpr double kScalePercentile = 0.99;
 
 /// A 256-entry BGR lookup table of the colour map (OpenCV's, or a plain grey ramp), shaped
 /// 256 x 1 as applyColorMap requires of a user table.
@@ -49,12 +51,15 @@ HeatColormap heatColormapFromName(const QString& name) {
 }
 
 double sharedHeatScale(const QVector<QVector<HeatMap>>& groups) {
-    double scale = 0.0;
+    std::vector<float> values;
     for (const auto& maps : groups)
         for (const HeatMap& map : maps)
             for (float value : map.values)
-                if (std::isfinite(value)) scale = std::max(scale, double(value));
-    return scale;
+                if (std::isfinite(value)) values.push_back(value);
+    if (values.empty()) return 0.0;
+    const size_t rank = size_t(std::ceil(kScalePercentile * double(values.size()))) - 1;
+    std::nth_element(values.begin(), values.begin() + std::ptrdiff_t(rank), values.end());
+    return double(values[rank]);
 }
 
 QVector<QImage> colorizeHeatMaps(const QVector<HeatMap>& maps, double scale, HeatColormap colormap) {

@@ -23,7 +23,9 @@ QString heatColormapName(HeatColormap colormap);
 /// The colour map of a name from heatColormapNames(); Inferno for anything else.
 HeatColormap heatColormapFromName(const QString& name);
 
-/// The largest value of all maps (0 when there is none): a scale they can share.
+/// A scale all maps can share: the 99th percentile (nearest rank) of their finite values, so a
+/// few extreme pixels do not turn every other pixel dark; 0 when there is none. Values above it
+/// are drawn in the colour of the scale's end.
 double sharedHeatScale(const QVector<QVector<HeatMap>>& groups);
 
 /// Colours each map with `colormap` on the scale [0, scale] (values above are clipped; a scale

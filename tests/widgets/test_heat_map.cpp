@@ -64,6 +64,17 @@ private Q_SLOTS:
         QCOMPARE(sharedHeatScale({}), 0.0);
     }
 
+    void aFewOutliersDoNotSetTheScale() {
+        // 995 pixels at 0.01 and 5 at 1: the 99th percentile is 0.01, not the outliers' 1.
+        QVector<float> values(1000, 0.01f);
+        for (int i = 0; i < 5; ++i) values[i * 100] = 1.0f;
+        HeatMap map = row(values);
+        QCOMPARE(sharedHeatScale({{map}}), double(0.01f));
+        // 20 of 1000 at 1 are more than the top percent: then the scale is theirs.
+        for (int i = 0; i < 20; ++i) map.values[i * 50] = 1.0f;
+        QCOMPARE(sharedHeatScale({{map}}), 1.0);
+    }
+
     void namesRoundTrip() {
         const QStringList names = heatColormapNames();
         QCOMPARE(names.size(), 5);

@@ -1,0 +1,584 @@
+#include "trajectory_gl_view.h"
+
+#include <QMouseEvent>
+#include <QOpenGLContext>
+#include <QOpenGLVersionFunctionsFactory>
+#include <QPainter>
+#include <QWheelEvent>
+
+#include <imgui.h>
+#include <imgui_impl_opengl3.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "gl_objects.h"
+#include "imgui_bridge.h"
+
+namespace {
+
+constexpr int kMaxModes = 64;  // density.frag's uniform arrays
+constexpr double kHoverRadius = 12.0;
+constexpr double kZoomPerNotch = 1.15;
+constexpr int kPlayIntervalMs = 16;
+
+struct Rgba {
+    float r, g, b, a;
+};
+const Rgba kGroundTruthColour{0.25f, 0.25f, 0.25f, 0.45f};
+const Rgba kPlainColour{230 / 255.f, 134 / 255.f, 46 / 255.f, 1.0f};
+const Rgba kCompensatedColour{46 / 255.f, 123 / 255.f, 230 / 255.f, 1.0f};
+const Rgba kErrorColour{0.85f, 0.1f, 0.15f, 0.9f};
+const float kDensityLow[3] = {1.0f, 1.0f, 1.0f};
+const float kDensityHigh[3] = {0.42f, 0.30f, 0.62f};
+
+struct Vertex {
+    float x, y;
+    Rgba colour;
+};
+
+/// Column-major 3x3 for uniform mat3: maps (x, y, 1) by scale and offset.
+std::array<float, 9> affine(double scaleX, double scaleY, double offsetX, double offsetY) {
+    return {float(scaleX), 0, 0, 0, float(scaleY), 0, float(offsetX), float(offsetY), 1};
+}
+
+}  // namespace
+
+/// Every GL object of the view, created in initializeGL and deleted with the context current.
+struct TrajectoryGlView::GlState {
+    GlProgram density;
+    GlProgram strokes;
+    GlVertexArray quadArray;
+    GlBuffer quadBuffer;
+    GlVertexArray pathArray;
+    GlBuffer pathBuffer;
+    std::vector<GLint> pathFirst;    // one line strip per particle
+    std::vector<GLsizei> pathCount;
+    GlVertexArray dynamicArray;
+    GlBuffer dynamicBuffer;
+    bool imguiReady = false;
+};
+
+TrajectoryGlView::TrajectoryGlView(QWidget* parent) : QOpenGLWidget(parent) {
+    setMouseTracking(true);
+    setFocusPolicy(Qt::StrongFocus);
+    QSurfaceFormat format;
+    format.setVersion(3, 3);
+    format.setProfile(QSurfaceFormat::CoreProfile);
+    format.setSamples(4);
+    setFormat(format);
+    m_playTimer.setInterval(kPlayIntervalMs);
+    connect(&m_playTimer, &QTimer::timeout, this, &TrajectoryGlView::advancePlayback);
+}
+
+TrajectoryGlView::~TrajectoryGlView() {
+    makeCurrent();
+    releaseGl();
+    doneCurrent();
+}
+
+void TrajectoryGlView::releaseGl() {
+    if (m_imgui) {
+        ImGui::SetCurrentContext(m_imgui);
+        if (m_glState && m_glState->imguiReady) ImGui_ImplOpenGL3_Shutdown();
+        ImGui::DestroyContext(m_imgui);
+        m_imgui = nullptr;
+    }
+    m_bridge.reset();
+    m_glState.reset();
+}
+
+void TrajectoryGlView::initializeGL() {
+    m_problem.clear();
+    const QSurfaceFormat actual = context() ? context()->format() : QSurfaceFormat();
+    if (!context() || !context()->isValid() || actual.version() < qMakePair(3, 3)) {
+        m_problem = tr("The trajectory view needs OpenGL 3.3 (this display offers %1.%2): the rest of the window works without it.")
+                        .arg(actual.majorVersion())
+                        .arg(actual.minorVersion());
+        return;
+    }
+    m_gl = QOpenGLVersionFunctionsFactory::get<QOpenGLFunctions_3_3_Core>(context());
+    if (!m_gl || !m_gl->initializeOpenGLFunctions()) {
+        m_problem = tr("The trajectory view could not load the OpenGL 3.3 functions.");
+        return;
+    }
+    connect(context(), &QOpenGLContext::aboutToBeDestroyed, this, [this] {
+        makeCurrent();
+        releaseGl();
+        doneCurrent();
+    });
+    try {
+        auto state = std::make_unique<GlState>();
+        state->density = GlProgram(m_gl, QStringLiteral("density.vert"), readShaderSource(QStringLiteral(":/shaders/density.vert")),
+                                   QStringLiteral("density.frag"), readShaderSource(QStringLiteral(":/shaders/density.frag")));
+        state->strokes = GlProgram(m_gl, QStringLiteral("strokes.vert"), readShaderSource(QStringLiteral(":/shaders/strokes.vert")),
+                                   QStringLiteral("strokes.frag"), readShaderSource(QStringLiteral(":/shaders/strokes.frag")));
+        state->quadArray = GlVertexArray(m_gl);
+        state->quadBuffer = GlBuffer(m_gl);
+        const float corners[] = {-1, -1, 1, -1, -1, 1, 1, 1};
+        m_gl->glBindVertexArray(state->quadArray.name());
+        m_gl->glBindBuffer(GL_ARRAY_BUFFER, state->quadBuffer.name());
+        m_gl->glBufferData(GL_ARRAY_BUFFER, sizeof corners, corners, GL_STATIC_DRAW);
+        m_gl->glEnableVertexAttribArray(0);
+        m_gl->glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, 0, nullptr);
+        for (auto* pair : {&state->pathArray, &state->dynamicArray}) *pair = GlVertexArray(m_gl);
+        state->pathBuffer = GlBuffer(m_gl);
+        state->dynamicBuffer = GlBuffer(m_gl);
+        const std::pair<GLuint, GLuint> arrays[] = {{state->pathArray.name(), state->pathBuffer.name()},
+                                                    {state->dynamicArray.name(), state->dynamicBuffer.name()}};
+        for (const auto& [array, buffer] : arrays) {
+            m_gl->glBindVertexArray(array);
+            m_gl->glBindBuffer(GL_ARRAY_BUFFER, buffer);
+            m_gl->glEnableVertexAttribArray(0);
+            m_gl->glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, sizeof(Vertex), nullptr);
+            m_gl->glEnableVertexAttribArray(1);
+            m_gl->glVertexAttribPointer(1, 4, GL_FLOAT, GL_FALSE, sizeof(Vertex), reinterpret_cast<void*>(2 * sizeof(float)));
+        }
+        m_gl->glBindVertexArray(0);
+        m_glState = std::move(state);
+    } catch (const GlError& error) {
+        m_problem = QString::fromStdString(error.what());
+        return;
+    }
+    m_imgui = ImGui::CreateContext();
+    ImGui::SetCurrentContext(m_imgui);
+    ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini beside the user's files
+    ImGui::StyleColorsLight();
+    m_bridge = std::make_unique<ImGuiBridge>(m_imgui);
+    m_glState->imguiReady = ImGui_ImplOpenGL3_Init("#version 330 core");
+    m_pathsDirty = true;
+}
+
+void TrajectoryGlView::resizeGL(int, int) {}
+
+void TrajectoryGlView::setScene(const TrajectoryScene& scene, bool fit) {
+    // A new result of the same grid (an edited ratio) keeps the step shown; another grid shows t_S.
+    const int previousStep = step();
+    const bool sameGrid = scene.times == m_scene.times && !m_scene.times.isEmpty();
+    m_scene = scene;
+    m_pathsDirty = true;
+    setStep(sameGrid ? previousStep : std::max(0, m_scene.steps()));
+    if (fit) fitToScene();
+    update();
+}
+
+void TrajectoryGlView::clearScene() { setScene(TrajectoryScene{}, false); }
+
+int TrajectoryGlView::stepOfFineIndex(double fineIndex) const {
+    const auto& coarse = m_scene.coarseFineIndex;
+    int step = 0;
+    for (int k = 0; k < coarse.size(); ++k)
+        if (coarse[k] <= fineIndex + 1e-9) step = k;
+    return step;
+}
+
+int TrajectoryGlView::step() const {
+    if (m_scene.coarseFineIndex.isEmpty()) return std::clamp(int(std::lround(m_fineIndex)), 0, std::max(0, m_scene.steps()));
+    return stepOfFineIndex(m_fineIndex);
+}
+
+void TrajectoryGlView::setStep(int step) {
+    const int clamped = std::clamp(step, 0, std::max(0, m_scene.steps()));
+    m_fineIndex = clamped < m_scene.coarseFineIndex.size() ? m_scene.coarseFineIndex[clamped] : clamped;
+    update();
+}
+
+void TrajectoryGlView::setFineIndex(double fineIndex, bool byUser) {
+    const int before = step();
+    const double last = m_scene.fineTimes.isEmpty() ? std::max(0, m_scene.steps()) : m_scene.fineTimes.size() - 1;
+    m_fineIndex = std::clamp(fineIndex, 0.0, last);
+    if (byUser && step() != before) Q_EMIT stepChanged(step());
+    update();
+}
+
+void TrajectoryGlView::setPlaying(bool playing) {
+    if (playing == isPlaying()) return;
+    if (playing) {
+        // From the end, play starts again at the noise.
+        const double last = m_scene.fineTimes.isEmpty() ? std::max(0, m_scene.steps()) : m_scene.fineTimes.size() - 1;
+        if (m_fineIndex >= last) setFineIndex(0, true);
+        m_playClock.start();
+        m_playTimer.start();
+    } else {
+        m_playTimer.stop();
+    }
+    update();
+}
+
+void TrajectoryGlView::advancePlayback() {
+    const double seconds = m_playClock.restart() / 1000.0;
+    const int steps = std::max(1, m_scene.steps());
+    const double finePerStep = m_scene.fineTimes.isEmpty() ? 1.0 : double(m_scene.fineTimes.size() - 1) / steps;
+    const double last = m_scene.fineTimes.isEmpty() ? steps : m_scene.fineTimes.size() - 1;
+    setFineIndex(m_fineIndex + m_speed * finePerStep * seconds, true);
+    if (m_fineIndex >= last) setPlaying(false);
+}
+
+void TrajectoryGlView::setLayers(const Layers& layers) {
+    m_layers = layers;
+    update();
+}
+
+void TrajectoryGlView::setOverlayVisible(bool visible) {
+    m_overlayVisible = visible;
+    update();
+}
+
+double TrajectoryGlView::pixelsPerUnit() const { return 1.0 / m_unitsPerPixel; }
+
+QRectF TrajectoryGlView::viewRect() const {
+    const double w = width() * m_unitsPerPixel, h = height() * m_unitsPerPixel;
+    return QRectF(m_centre.x() - w / 2, m_centre.y() - h / 2, w, h);
+}
+
+void TrajectoryGlView::fitToScene() {
+    double minX = std::numeric_limits<double>::infinity(), maxX = -minX, minY = minX, maxY = -minX;
+    const auto include = [&](const QPointF& p) {
+        if (!std::isfinite(p.x()) || !std::isfinite(p.y())) return;
+        minX = std::min(minX, p.x());
+        maxX = std::max(maxX, p.x());
+        minY = std::min(minY, p.y());
+        maxY = std::max(maxY, p.y());
+    };
+    for (const auto* paths : {&m_scene.groundTruthFine, &m_scene.groundTruth, &m_scene.plain, &m_scene.compensated})
+        for (const auto& path : *paths)
+            for (const QPointF& p : path) include(p);
+    for (const QPointF& mean : m_scene.density.means) include(mean);
+    if (!std::isfinite(minX)) {
+        minX = minY = -1;
+        maxX = maxY = 1;
+    }
+    m_centre = QPointF((minX + maxX) / 2, (minY + maxY) / 2);
+    const double margin = 1.1;
+    m_unitsPerPixel = margin * std::max({(maxX - minX) / std::max(1, width()), (maxY - minY) / std::max(1, height()), 1e-6});
+    update();
+}
+
+QPointF TrajectoryGlView::dataToWidget(const QPointF& data) const {
+    return QPointF(width() / 2.0 + (data.x() - m_centre.x()) * pixelsPerUnit(),
+                   height() / 2.0 - (data.y() - m_centre.y()) * pixelsPerUnit());
+}
+
+QPointF TrajectoryGlView::widgetToData(const QPointF& position) const {
+    return QPointF(m_centre.x() + (position.x() - width() / 2.0) * m_unitsPerPixel,
+                   m_centre.y() - (position.y() - height() / 2.0) * m_unitsPerPixel);
+}
+
+TrajectoryGlView::HoverInfo TrajectoryGlView::hoverAt(const QPointF& position) const {
+    HoverInfo info;
+    const int k = step();
+    double best = kHoverRadius;
+    for (int run = 0; run < 2; ++run) {
+        const bool compensatedRun = run == 1;
+        if (!(compensatedRun ? m_layers.compensated : m_layers.plain)) continue;
+        const auto& states = compensatedRun ? m_scene.compensated : m_scene.plain;
+        for (int p = 0; p < states.size(); ++p) {
+            if (k >= states[p].size()) continue;
+            const QPointF delta = dataToWidget(states[p][k]) - position;
+            const double distance = std::hypot(delta.x(), delta.y());
+            if (distance <= best) {
+                best = distance;
+                info.valid = true;
+                info.particle = p;
+                info.compensatedRun = compensatedRun;
+            }
+        }
+    }
+    if (!info.valid) return info;
+    const int p = info.particle;
+    info.step = k;
+    const auto at = [k](const QVector<double>& values) { return k < values.size() ? values[k] : 0.0; };
+    info.t = at(m_scene.times);
+    info.lambda = at(m_scene.lambdas);
+    info.alpha = at(m_scene.alphas);
+    info.sigma = at(m_scene.sigmas);
+    info.rho = k > 0 && k - 1 < m_scene.ratios.size() ? m_scene.ratios[k - 1] : 1.0;
+    info.lagrangeTime = k > 0 ? m_scene.times[k - 1] + info.rho * (m_scene.times[k] - m_scene.times[k - 1]) : info.t;
+    const auto error = [&](const QVector<QVector<QPointF>>& run) {
+        if (p >= run.size() || p >= m_scene.groundTruth.size() || k >= run[p].size() || k >= m_scene.groundTruth[p].size()) return 0.0;
+        const QPointF d = run[p][k] - m_scene.groundTruth[p][k];
+        return std::hypot(d.x(), d.y());
+    };
+    info.plainError = error(m_scene.plain);
+    info.compensatedError = error(m_scene.compensated);
+    if (k > 0 && p < m_scene.compensationNorm.size() && k - 1 < m_scene.compensationNorm[p].size())
+        info.compensationNorm = m_scene.compensationNorm[p][k - 1];
+    return info;
+}
+
+QString TrajectoryGlView::describe(const HoverInfo& info, const TrajectoryScene& scene) {
+    if (!info.valid) return {};
+    return tr("particle %1, %2\nstep k = %3: t = %4, lambda = %5\nalpha = %6, sigma = %7\nrho = %8, t' = %9\n"
+              "error vs ground truth: %10 plain, %11 DC\n|compensation| = %12")
+        .arg(info.particle)
+        .arg(info.compensatedRun ? scene.compensatedName : scene.plainName)
+        .arg(info.step)
+        .arg(info.t, 0, 'f', 4)
+        .arg(info.lambda, 0, 'f', 3)
+        .arg(info.alpha, 0, 'f', 4)
+        .arg(info.sigma, 0, 'f', 4)
+        .arg(info.rho, 0, 'f', 3)
+        .arg(info.lagrangeTime, 0, 'f', 4)
+        .arg(info.plainError, 0, 'g', 3)
+        .arg(info.compensatedError, 0, 'g', 3)
+        .arg(info.compensationNorm, 0, 'g', 3);
+}
+
+void TrajectoryGlView::uploadGroundTruthPaths() {
+    std::vector<Vertex> vertices;
+    m_glState->pathFirst.clear();
+    m_glState->pathCount.clear();
+    for (const auto& path : m_scene.groundTruthFine) {
+        m_glState->pathFirst.push_back(GLint(vertices.size()));
+        for (const QPointF& p : path) vertices.push_back({float(p.x()), float(p.y()), kGroundTruthColour});
+        m_glState->pathCount.push_back(GLsizei(path.size()));
+    }
+    m_gl->glBindBuffer(GL_ARRAY_BUFFER, m_glState->pathBuffer.name());
+    m_gl->glBufferData(GL_ARRAY_BUFFER, GLsizeiptr(vertices.size() * sizeof(Vertex)), vertices.data(), GL_STATIC_DRAW);
+    m_pathsDirty = false;
+}
+
+void TrajectoryGlView::drawDensity(double alpha, double sigma) {
+    const MixtureDensity& density = m_scene.density;
+    const int count = std::min(int(density.means.size()), kMaxModes);
+    std::vector<float> means, weights;
+    double variance = alpha * alpha * density.componentStd * density.componentStd + sigma * sigma;
+    double largestWeight = 0;
+    for (int i = 0; i < count; ++i) {
+        means.push_back(float(density.means[i].x()));
+        means.push_back(float(density.means[i].y()));
+        weights.push_back(float(density.weights[i]));
+        largestWeight = std::max(largestWeight, density.weights[i]);
+    }
+    const GlProgram& program = m_glState->density;
+    m_gl->glUseProgram(program.name());
+    const QRectF view = viewRect();
+    // Clip (-1..1) to data: x = centre + clip * half width (y up in both).
+    const auto clipToData = affine(view.width() / 2, view.height() / 2, m_centre.x(), m_centre.y());
+    m_gl->glUniformMatrix3fv(program.uniform("clipToData"), 1, GL_FALSE, clipToData.data());
+    m_gl->glUniform1i(program.uniform("modeCount"), count);
+    m_gl->glUniform2fv(program.uniform("means"), count, means.data());
+    m_gl->glUniform1fv(program.uniform("weights"), count, weights.data());
+    m_gl->glUniform1f(program.uniform("componentStd"), float(density.componentStd));
+    m_gl->glUniform1f(program.uniform("alpha"), float(alpha));
+    m_gl->glUniform1f(program.uniform("sigma"), float(sigma));
+    m_gl->glUniform1f(program.uniform("peak"), float(largestWeight / (2 * M_PI * std::max(variance, 1e-12))));
+    m_gl->glUniform3fv(program.uniform("lowColour"), 1, kDensityLow);
+    m_gl->glUniform3fv(program.uniform("highColour"), 1, kDensityHigh);
+    m_gl->glBindVertexArray(m_glState->quadArray.name());
+    m_gl->glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+}
+
+void TrajectoryGlView::drawStrokes() {
+    const GlProgram& program = m_glState->strokes;
+    m_gl->glUseProgram(program.name());
+    const QRectF view = viewRect();
+    const auto dataToClip = affine(2 / view.width(), 2 / view.height(), -2 * m_centre.x() / view.width(), -2 * m_centre.y() / view.height());
+    m_gl->glUniformMatrix3fv(program.uniform("dataToClip"), 1, GL_FALSE, dataToClip.data());
+    m_gl->glUniform1i(program.uniform("roundPoints"), 0);
+    m_gl->glUniform1f(program.uniform("pointSize"), 1.0f);
+    if (m_layers.groundTruth && !m_glState->pathFirst.empty()) {
+        m_gl->glLineWidth(1.0f);
+        m_gl->glBindVertexArray(m_glState->pathArray.name());
+        m_gl->glMultiDrawArrays(GL_LINE_STRIP, m_glState->pathFirst.data(), m_glState->pathCount.data(), GLsizei(m_glState->pathFirst.size()));
+    }
+    // The solvers' coarse states up to the shown step, joined per particle, and the errors.
+    const int k = step();
+    std::vector<Vertex> lines, points;
+    const auto addRun = [&](const QVector<QVector<QPointF>>& run, const Rgba& colour) {
+        for (const auto& states : run) {
+            for (int j = 1; j <= k && j < states.size(); ++j) {
+                lines.push_back({float(states[j - 1].x()), float(states[j - 1].y()), colour});
+                lines.push_back({float(states[j].x()), float(states[j].y()), colour});
+            }
+            if (k < states.size()) points.push_back({float(states[k].x()), float(states[k].y()), colour});
+        }
+    };
+    const auto addErrors = [&](const QVector<QVector<QPointF>>& run) {
+        for (int p = 0; p < run.size() && p < m_scene.groundTruth.size(); ++p) {
+            if (k >= run[p].size() || k >= m_scene.groundTruth[p].size()) continue;
+            lines.push_back({float(run[p][k].x()), float(run[p][k].y()), kErrorColour});
+            lines.push_back({float(m_scene.groundTruth[p][k].x()), float(m_scene.groundTruth[p][k].y()), kErrorColour});
+        }
+    };
+    if (m_layers.plain) addRun(m_scene.plain, kPlainColour);
+    if (m_layers.compensated) addRun(m_scene.compensated, kCompensatedColour);
+    if (m_layers.errors) {
+        if (m_layers.plain) addErrors(m_scene.plain);
+        if (m_layers.compensated) addErrors(m_scene.compensated);
+    }
+    const size_t lineCount = lines.size();
+    lines.insert(lines.end(), points.begin(), points.end());
+    if (lines.empty()) return;
+    m_gl->glBindVertexArray(m_glState->dynamicArray.name());
+    m_gl->glBindBuffer(GL_ARRAY_BUFFER, m_glState->dynamicBuffer.name());
+    m_gl->glBufferData(GL_ARRAY_BUFFER, GLsizeiptr(lines.size() * sizeof(Vertex)), lines.data(), GL_STREAM_DRAW);
+    m_gl->glDrawArrays(GL_LINES, 0, GLsizei(lineCount));
+    m_gl->glUniform1i(program.uniform("roundPoints"), 1);
+    m_gl->glUniform1f(program.uniform("pointSize"), float(6.0 * devicePixelRatioF()));
+    m_gl->glDrawArrays(GL_POINTS, GLint(lineCount), GLsizei(points.size()));
+}
+
+void TrajectoryGlView::drawOverlay() {
+    if (!m_imgui || !m_glState->imguiReady || !m_overlayVisible) return;
+    static QElapsedTimer clock;
+    const double seconds = clock.isValid() ? clock.restart() / 1000.0 : 1.0 / 60;
+    if (!clock.isValid()) clock.start();
+    m_bridge->beginFrame(size(), devicePixelRatioF(), seconds);
+    ImGui::SetCurrentContext(m_imgui);
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui::NewFrame();
+    ImGui::SetNextWindowPos(ImVec2(8, 8), ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowBgAlpha(0.85f);
+    if (ImGui::Begin("Trajectories", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
+        ImGui::Checkbox("density p_t", &m_layers.density);
+        ImGui::Checkbox("ground truth (every fine step)", &m_layers.groundTruth);
+        ImGui::Checkbox("plain solver", &m_layers.plain);
+        ImGui::Checkbox("DC solver", &m_layers.compensated);
+        ImGui::Checkbox("error segments at t_k", &m_layers.errors);
+        int k = step();
+        if (ImGui::SliderInt("step k", &k, 0, std::max(0, m_scene.steps()))) {
+            setStep(k);
+            Q_EMIT stepChanged(k);
+        }
+        if (ImGui::Button(isPlaying() ? "pause" : "play")) setPlaying(!isPlaying());
+        ImGui::SameLine();
+        float speed = float(m_speed);
+        ImGui::SetNextItemWidth(90);
+        if (ImGui::SliderFloat("steps/s", &speed, 0.25f, 10.0f, "%.2f")) m_speed = speed;
+        const int fine = int(std::lround(m_fineIndex));
+        if (fine < m_scene.fineTimes.size()) ImGui::Text("t = %.4f", m_scene.fineTimes[fine]);
+    }
+    ImGui::End();
+    const HoverInfo hover = ImGui::GetIO().WantCaptureMouse ? HoverInfo{} : hoverAt(m_mouse);
+    if (hover.valid) {
+        ImGui::BeginTooltip();
+        ImGui::TextUnformatted(describe(hover, m_scene).toUtf8().constData());
+        ImGui::EndTooltip();
+    }
+    ImGui::Render();
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    if (isPlaying() || hover.valid) update();  // ImGui animates (and follows the mouse) frame by frame
+}
+
+void TrajectoryGlView::drawProblem() {
+    QPainter painter(this);
+    painter.fillRect(rect(), palette().color(QPalette::Base));
+    painter.setPen(palette().color(QPalette::Text));
+    painter.drawText(rect().adjusted(20, 20, -20, -20), Qt::AlignCenter | Qt::TextWordWrap, m_problem);
+}
+
+void TrajectoryGlView::paintGL() {
+    if (!m_problem.isEmpty() || !m_glState) {
+        drawProblem();
+        return;
+    }
+    QElapsedTimer frame;
+    frame.start();
+    const qreal ratio = devicePixelRatioF();
+    m_gl->glViewport(0, 0, int(width() * ratio), int(height() * ratio));
+    m_gl->glClearColor(1, 1, 1, 1);
+    m_gl->glClear(GL_COLOR_BUFFER_BIT);
+    m_gl->glDisable(GL_DEPTH_TEST);
+    m_gl->glEnable(GL_BLEND);
+    m_gl->glBlendFunc(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA);
+    m_gl->glEnable(GL_PROGRAM_POINT_SIZE);
+    if (m_pathsDirty) uploadGroundTruthPaths();
+    if (m_layers.density && m_scene.density.isValid()) {
+        // The density at the shown time: the fine grid's alpha and sigma when there is one.
+        const int fine = int(std::lround(m_fineIndex));
+        const bool onFine = fine < m_scene.fineAlphas.size() && fine < m_scene.fineSigmas.size();
+        const int k = step();
+        const double alpha = onFine ? m_scene.fineAlphas[fine] : k < m_scene.alphas.size() ? m_scene.alphas[k] : 1.0;
+        const double sigma = onFine ? m_scene.fineSigmas[fine] : k < m_scene.sigmas.size() ? m_scene.sigmas[k] : 0.0;
+        drawDensity(alpha, sigma);
+    }
+    drawStrokes();
+    m_gl->glBindVertexArray(0);
+    m_gl->glUseProgram(0);
+    drawOverlay();
+    m_frameTimes.push_back(frame.nsecsElapsed() / 1e6);
+}
+
+double TrajectoryGlView::medianFrameMs() const {
+    if (m_frameTimes.empty()) return 0;
+    std::vector<double> times = m_frameTimes;
+    std::nth_element(times.begin(), times.begin() + std::ptrdiff_t(times.size() / 2), times.end());
+    return times[times.size() / 2];
+}
+
+double TrajectoryGlView::worstFrameMs() const {
+    return m_frameTimes.empty() ? 0 : *std::max_element(m_frameTimes.begin(), m_frameTimes.end());
+}
+
+void TrajectoryGlView::mousePressEvent(QMouseEvent* event) {
+    if (m_bridge) m_bridge->mouseButton(event->button(), true);
+    if (m_bridge && m_bridge->wantsMouse()) {
+        update();
+        return;
+    }
+    if (event->button() == Qt::LeftButton) {
+        m_dragging = true;
+        m_dragStart = event->position();
+        m_centreAtDragStart = m_centre;
+    }
+}
+
+void TrajectoryGlView::mouseMoveEvent(QMouseEvent* event) {
+    m_mouse = event->position();
+    if (m_bridge) m_bridge->mouseMoved(m_mouse);
+    if (m_dragging) {
+        const QPointF moved = (event->position() - m_dragStart) * m_unitsPerPixel;
+        m_centre = m_centreAtDragStart + QPointF(-moved.x(), moved.y());
+    }
+    update();
+}
+
+void TrajectoryGlView::mouseReleaseEvent(QMouseEvent* event) {
+    if (m_bridge) m_bridge->mouseButton(event->button(), false);
+    if (event->button() == Qt::LeftButton) m_dragging = false;
+    update();
+}
+
+void TrajectoryGlView::wheelEvent(QWheelEvent* event) {
+    if (m_bridge && m_bridge->wantsMouse()) {
+        m_bridge->wheel(event->angleDelta());
+        update();
+        return;
+    }
+    // Zoom about the cursor: the data point under it stays under it.
+    const QPointF anchor = widgetToData(event->position());
+    const double notches = event->angleDelta().y() / 120.0;
+    m_unitsPerPixel *= std::pow(kZoomPerNotch, -notches);
+    const QPointF after = widgetToData(event->position());
+    m_centre += anchor - after;
+    update();
+}
+
+void TrajectoryGlView::keyPressEvent(QKeyEvent* event) {
+    if (m_bridge && m_bridge->key(*event, true)) {
+        update();
+        return;
+    }
+    switch (event->key()) {
+    case Qt::Key_Space: setPlaying(!isPlaying()); break;
+    case Qt::Key_Left: setStep(step() - 1); Q_EMIT stepChanged(step()); break;
+    case Qt::Key_Right: setStep(step() + 1); Q_EMIT stepChanged(step()); break;
+    default: QOpenGLWidget::keyPressEvent(event); return;
+    }
+}
+
+void TrajectoryGlView::keyReleaseEvent(QKeyEvent* event) {
+    if (m_bridge) m_bridge->key(*event, false);
+    QOpenGLWidget::keyReleaseEvent(event);
+}
+
+void TrajectoryGlView::leaveEvent(QEvent* event) {
+    m_mouse = QPointF(-1, -1);
+    if (m_bridge) m_bridge->mouseLeft();
+    update();
+    QOpenGLWidget::leaveEvent(event);
+}

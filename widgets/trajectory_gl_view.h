@@ -1,0 +1,149 @@
+#pragma once
+
+#include <memory>
+
+#include <QElapsedTimer>
+#include <QOpenGLWidget>
+#include <QPointF>
+#include <QRectF>
+#include <QString>
+#include <QTimer>
+
+#include "trajectory_scene.h"
+
+class GlBuffer;
+class GlProgram;
+class GlVertexArray;
+class ImGuiBridge;
+class QOpenGLFunctions_3_3_Core;
+struct ImGuiContext;
+
+/// The trajectory view of 2-D samples (OpenGL 3.3 core): the density p_t of the data
+/// distribution at the shown time (closed form, in a fragment shader), the ground-truth paths at
+/// every fine step, both solvers' coarse states joined per particle with the error segment to the
+/// ground truth at t_k, pan (drag) and zoom (wheel, about the cursor), play/pause through time,
+/// and a Dear ImGui overlay with layer toggles, the step slider, playback and a hover inspector
+/// (t, lambda, alpha, sigma, rho, the Lagrange time t', each solver's error, the compensation).
+/// Without a usable OpenGL 3.3 context it shows a message instead. GUI thread only.
+class TrajectoryGlView : public QOpenGLWidget {
+    Q_OBJECT
+
+public:
+    struct Layers {
+        bool density = true;
+        bool groundTruth = true;
+        bool plain = true;
+        bool compensated = true;
+        bool errors = true;
+    };
+
+    /// What the inspector shows for the solver state under the mouse.
+    struct HoverInfo {
+        bool valid = false;
+        int particle = -1;
+        int step = 0;
+        bool compensatedRun = false;  ///< the state is the DC run's (else the plain run's)
+        double t = 0, lambda = 0, alpha = 0, sigma = 0;
+        double rho = 1;               ///< the ratio of the update into t_k (1 at k = 0)
+        double lagrangeTime = 0;      ///< t' = t_{k-1} + rho (t_k - t_{k-1}); t_0 at k = 0
+        double plainError = 0;        ///< |plain - ground truth| at t_k for this particle
+        double compensatedError = 0;
+        double compensationNorm = 0;  ///< |compensated - raw model output| of that update
+    };
+
+    explicit TrajectoryGlView(QWidget* parent = nullptr);
+    ~TrajectoryGlView() override;
+
+    /// Replaces what is drawn; fits the view to it when `fit` (else keeps pan and zoom).
+    void setScene(const TrajectoryScene& scene, bool fit = true);
+    const TrajectoryScene& scene() const { return m_scene; }
+    void clearScene();
+
+    /// The coarse step shown (0..S); also the time of the density. Emits nothing.
+    void setStep(int step);
+    int step() const;
+    void setPlaying(bool playing);
+    bool isPlaying() const { return m_playTimer.isActive(); }
+    /// Coarse steps per second while playing.
+    void setSpeed(double stepsPerSecond) { m_speed = stepsPerSecond; }
+    double speed() const { return m_speed; }
+
+    Layers& layers() { return m_layers; }
+    void setLayers(const Layers& layers);
+
+    /// The data rectangle shown (x right, y up), at equal scale on both axes.
+    QRectF viewRect() const;
+    void fitToScene();
+    QPointF dataToWidget(const QPointF& data) const;
+    QPointF widgetToData(const QPointF& position) const;
+
+    /// The inspector's values for the solver state nearest to `position` (within 12 px) at the
+    /// shown step, or an invalid HoverInfo.
+    HoverInfo hoverAt(const QPointF& position) const;
+    /// The inspector's text for `info` (as the overlay shows it).
+    static QString describe(const HoverInfo& info, const TrajectoryScene& scene);
+
+    /// Why nothing is drawn (no OpenGL 3.3 context, a shader that does not build); empty when
+    /// the view works.
+    QString glProblem() const { return m_problem; }
+    /// Whether the Dear ImGui overlay is drawn (on by default).
+    void setOverlayVisible(bool visible);
+    bool isOverlayVisible() const { return m_overlayVisible; }
+    /// Median and largest frame time of the frames drawn so far, in ms (for the README figures).
+    double medianFrameMs() const;
+    double worstFrameMs() const;
+    void resetFrameTimes() { m_frameTimes.clear(); }
+
+    QSize sizeHint() const override { return QSize(640, 480); }
+    QSize minimumSizeHint() const override { return QSize(200, 150); }
+
+Q_SIGNALS:
+    /// The user (overlay slider or playback) moved to another step.
+    void stepChanged(int step);
+
+protected:
+    void initializeGL() override;
+    void resizeGL(int width, int height) override;
+    void paintGL() override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
+    void wheelEvent(QWheelEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+    void keyReleaseEvent(QKeyEvent* event) override;
+    void leaveEvent(QEvent* event) override;
+
+private:
+    struct GlState;
+    void releaseGl();
+    void uploadGroundTruthPaths();
+    void drawDensity(double alpha, double sigma);
+    void drawStrokes();
+    void drawOverlay();
+    void drawProblem();
+    void advancePlayback();
+    void setFineIndex(double fineIndex, bool byUser);
+    int stepOfFineIndex(double fineIndex) const;
+    double pixelsPerUnit() const;
+
+    TrajectoryScene m_scene;
+    Layers m_layers;
+    double m_fineIndex = 0.0;      // position along the fine grid (playback moves it smoothly)
+    QPointF m_centre;              // data point at the widget's centre
+    double m_unitsPerPixel = 0.01;
+    double m_speed = 2.0;
+    QTimer m_playTimer;
+    QElapsedTimer m_playClock;
+    QPointF m_dragStart;
+    QPointF m_centreAtDragStart;
+    bool m_dragging = false;
+    QPointF m_mouse{-1, -1};
+    QString m_problem;
+    bool m_overlayVisible = true;
+    bool m_pathsDirty = true;
+    std::vector<double> m_frameTimes;
+    QOpenGLFunctions_3_3_Core* m_gl = nullptr;
+    std::unique_ptr<GlState> m_glState;
+    ImGuiContext* m_imgui = nullptr;
+    std::unique_ptr<ImGuiBridge> m_bridge;
+};

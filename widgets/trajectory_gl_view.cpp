@@ -2,6 +2,7 @@
 
 #include <QMouseEvent>
 #include <QOpenGLContext>
+#include <QOpenGLFramebufferObject>
 #include <QOpenGLVersionFunctionsFactory>
 #include <QPainter>
 #include <QWheelEvent>
@@ -51,6 +52,11 @@ std::array<float, 9> affine(double scaleX, double scaleY, double offsetX, double
 struct TrajectoryGlView::GlState {
     GlProgram density;
     GlProgram strokes;
+    GlProgram layer;
+    // The ground-truth paths, drawn once per scene, pan and zoom into a texture: playback and
+    // hovering then cost a textured quad instead of every fine segment again.
+    std::unique_ptr<QOpenGLFramebufferObject> pathLayer;
+    QString pathLayerKey;
     GlVertexArray quadArray;
     GlBuffer quadBuffer;
     GlVertexArray pathArray;
@@ -68,7 +74,6 @@ TrajectoryGlView::TrajectoryGlView(QWidget* parent) : QOpenGLWidget(parent) {
     QSurfaceFormat format;
     format.setVersion(3, 3);
     format.setProfile(QSurfaceFormat::CoreProfile);
-    format.setSamples(4);
     setFormat(format);
     m_playTimer.setInterval(kPlayIntervalMs);
     connect(&m_playTimer, &QTimer::timeout, this, &TrajectoryGlView::advancePlayback);
@@ -116,6 +121,8 @@ void TrajectoryGlView::initializeGL() {
                                    QStringLiteral("density.frag"), readShaderSource(QStringLiteral(":/shaders/density.frag")));
         state->strokes = GlProgram(m_gl, QStringLiteral("strokes.vert"), readShaderSource(QStringLiteral(":/shaders/strokes.vert")),
                                    QStringLiteral("strokes.frag"), readShaderSource(QStringLiteral(":/shaders/strokes.frag")));
+        state->layer = GlProgram(m_gl, QStringLiteral("layer.vert"), readShaderSource(QStringLiteral(":/shaders/layer.vert")),
+                                 QStringLiteral("layer.frag"), readShaderSource(QStringLiteral(":/shaders/layer.frag")));
         state->quadArray = GlVertexArray(m_gl);
         state->quadBuffer = GlBuffer(m_gl);
         const float corners[] = {-1, -1, 1, -1, -1, 1, 1, 1};
@@ -327,6 +334,17 @@ QString TrajectoryGlView::describe(const HoverInfo& info, const TrajectoryScene&
         .arg(info.compensationNorm, 0, 'g', 3);
 }
 
+void TrajectoryGlView::useStrokeBuffer(GLuint buffer) {
+    // The layout is given again at every use, so whatever the shared context state went
+    // through in between (other GL users of the window), the attributes read this buffer.
+    m_gl->glBindVertexArray(m_glState->dynamicArray.name());
+    m_gl->glBindBuffer(GL_ARRAY_BUFFER, buffer);
+    m_gl->glEnableVertexAttribArray(0);
+    m_gl->glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, sizeof(Vertex), nullptr);
+    m_gl->glEnableVertexAttribArray(1);
+    m_gl->glVertexAttribPointer(1, 4, GL_FLOAT, GL_FALSE, sizeof(Vertex), reinterpret_cast<void*>(2 * sizeof(float)));
+}
+
 void TrajectoryGlView::uploadGroundTruthPaths() {
     std::vector<Vertex> vertices;
     m_glState->pathFirst.clear();
@@ -339,6 +357,7 @@ void TrajectoryGlView::uploadGroundTruthPaths() {
     m_gl->glBindBuffer(GL_ARRAY_BUFFER, m_glState->pathBuffer.name());
     m_gl->glBufferData(GL_ARRAY_BUFFER, GLsizeiptr(vertices.size() * sizeof(Vertex)), vertices.data(), GL_STATIC_DRAW);
     m_pathsDirty = false;
+    ++m_pathsVersion;
 }
 
 void TrajectoryGlView::drawDensity(double alpha, double sigma) {
@@ -380,46 +399,91 @@ void TrajectoryGlView::drawStrokes() {
     m_gl->glUniformMatrix3fv(program.uniform("dataToClip"), 1, GL_FALSE, dataToClip.data());
     m_gl->glUniform1i(program.uniform("roundPoints"), 0);
     m_gl->glUniform1f(program.uniform("pointSize"), 1.0f);
-    if (m_layers.groundTruth && !m_glState->pathFirst.empty()) {
-        m_gl->glLineWidth(1.0f);
-        m_gl->glBindVertexArray(m_glState->pathArray.name());
-        m_gl->glMultiDrawArrays(GL_LINE_STRIP, m_glState->pathFirst.data(), m_glState->pathCount.data(), GLsizei(m_glState->pathFirst.size()));
-    }
-    // The solvers' coarse states up to the shown step, joined per particle, and the errors.
+    // The solvers' coarse states up to the shown step, joined per particle (faint, so the
+    // ground truth stays readable), then the ground truth, the error segments and the markers.
     const int k = step();
-    std::vector<Vertex> lines, points;
-    const auto addRun = [&](const QVector<QVector<QPointF>>& run, const Rgba& colour) {
-        for (const auto& states : run) {
+    std::vector<Vertex> vertices;
+    const auto addRunLines = [&](const QVector<QVector<QPointF>>& run, Rgba colour) {
+        colour.a = 0.35f;
+        for (const auto& states : run)
             for (int j = 1; j <= k && j < states.size(); ++j) {
-                lines.push_back({float(states[j - 1].x()), float(states[j - 1].y()), colour});
-                lines.push_back({float(states[j].x()), float(states[j].y()), colour});
+                vertices.push_back({float(states[j - 1].x()), float(states[j - 1].y()), colour});
+                vertices.push_back({float(states[j].x()), float(states[j].y()), colour});
             }
-            if (k < states.size()) points.push_back({float(states[k].x()), float(states[k].y()), colour});
-        }
     };
     const auto addErrors = [&](const QVector<QVector<QPointF>>& run) {
         for (int p = 0; p < run.size() && p < m_scene.groundTruth.size(); ++p) {
             if (k >= run[p].size() || k >= m_scene.groundTruth[p].size()) continue;
-            lines.push_back({float(run[p][k].x()), float(run[p][k].y()), kErrorColour});
-            lines.push_back({float(m_scene.groundTruth[p][k].x()), float(m_scene.groundTruth[p][k].y()), kErrorColour});
+            vertices.push_back({float(run[p][k].x()), float(run[p][k].y()), kErrorColour});
+            vertices.push_back({float(m_scene.groundTruth[p][k].x()), float(m_scene.groundTruth[p][k].y()), kErrorColour});
         }
     };
-    if (m_layers.plain) addRun(m_scene.plain, kPlainColour);
-    if (m_layers.compensated) addRun(m_scene.compensated, kCompensatedColour);
+    const auto addMarkers = [&](const QVector<QVector<QPointF>>& run, const Rgba& colour) {
+        for (const auto& states : run)
+            if (k < states.size()) vertices.push_back({float(states[k].x()), float(states[k].y()), colour});
+    };
+    if (m_layers.plain) addRunLines(m_scene.plain, kPlainColour);
+    if (m_layers.compensated) addRunLines(m_scene.compensated, kCompensatedColour);
+    const GLsizei runLines = GLsizei(vertices.size());
     if (m_layers.errors) {
         if (m_layers.plain) addErrors(m_scene.plain);
         if (m_layers.compensated) addErrors(m_scene.compensated);
     }
-    const size_t lineCount = lines.size();
-    lines.insert(lines.end(), points.begin(), points.end());
-    if (lines.empty()) return;
-    m_gl->glBindVertexArray(m_glState->dynamicArray.name());
-    m_gl->glBindBuffer(GL_ARRAY_BUFFER, m_glState->dynamicBuffer.name());
-    m_gl->glBufferData(GL_ARRAY_BUFFER, GLsizeiptr(lines.size() * sizeof(Vertex)), lines.data(), GL_STREAM_DRAW);
-    m_gl->glDrawArrays(GL_LINES, 0, GLsizei(lineCount));
-    m_gl->glUniform1i(program.uniform("roundPoints"), 1);
-    m_gl->glUniform1f(program.uniform("pointSize"), float(6.0 * devicePixelRatioF()));
-    m_gl->glDrawArrays(GL_POINTS, GLint(lineCount), GLsizei(points.size()));
+    const GLsizei errorLines = GLsizei(vertices.size()) - runLines;
+    if (m_layers.plain) addMarkers(m_scene.plain, kPlainColour);
+    if (m_layers.compensated) addMarkers(m_scene.compensated, kCompensatedColour);
+    const GLsizei markers = GLsizei(vertices.size()) - runLines - errorLines;
+
+    useStrokeBuffer(m_glState->dynamicBuffer.name());
+    m_gl->glBufferData(GL_ARRAY_BUFFER, GLsizeiptr(vertices.size() * sizeof(Vertex)), vertices.data(), GL_STREAM_DRAW);
+    if (runLines > 0) m_gl->glDrawArrays(GL_LINES, 0, runLines);
+    if (m_layers.groundTruth && !m_glState->pathFirst.empty()) {
+        drawPathLayer();
+        m_gl->glUseProgram(program.name());
+        useStrokeBuffer(m_glState->dynamicBuffer.name());
+    }
+    if (errorLines > 0) m_gl->glDrawArrays(GL_LINES, runLines, errorLines);
+    if (markers > 0) {
+        m_gl->glUniform1i(program.uniform("roundPoints"), 1);
+        m_gl->glUniform1f(program.uniform("pointSize"), float(6.0 * devicePixelRatioF()));
+        m_gl->glDrawArrays(GL_POINTS, runLines + errorLines, markers);
+    }
+}
+
+void TrajectoryGlView::drawPathLayer() {
+    const qreal ratio = devicePixelRatioF();
+    const QSize pixels(int(width() * ratio), int(height() * ratio));
+    const QString key = QStringLiteral("%1 %2 %3 %4 %5 %6")
+                            .arg(m_centre.x(), 0, 'g', 17)
+                            .arg(m_centre.y(), 0, 'g', 17)
+                            .arg(m_unitsPerPixel, 0, 'g', 17)
+                            .arg(pixels.width())
+                            .arg(pixels.height())
+                            .arg(m_pathsVersion);
+    if (!m_glState->pathLayer || m_glState->pathLayerKey != key) {
+        if (!m_glState->pathLayer || m_glState->pathLayer->size() != pixels)
+            m_glState->pathLayer = std::make_unique<QOpenGLFramebufferObject>(pixels);
+        m_glState->pathLayer->bind();
+        m_gl->glViewport(0, 0, pixels.width(), pixels.height());
+        m_gl->glClearColor(0, 0, 0, 0);
+        m_gl->glClear(GL_COLOR_BUFFER_BIT);
+        // Premultiplied accumulation: colour c * a, alpha a + (1 - a) * alpha below.
+        m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+        useStrokeBuffer(m_glState->pathBuffer.name());
+        m_gl->glMultiDrawArrays(GL_LINE_STRIP, m_glState->pathFirst.data(), m_glState->pathCount.data(), GLsizei(m_glState->pathFirst.size()));
+        m_gl->glBindFramebuffer(GL_FRAMEBUFFER, defaultFramebufferObject());
+        m_gl->glViewport(0, 0, pixels.width(), pixels.height());
+        m_glState->pathLayerKey = key;
+    }
+    m_gl->glBlendFuncSeparate(GL_ONE, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
+    m_gl->glUseProgram(m_glState->layer.name());
+    m_gl->glActiveTexture(GL_TEXTURE0);
+    m_gl->glBindTexture(GL_TEXTURE_2D, m_glState->pathLayer->texture());
+    m_gl->glUniform1i(m_glState->layer.uniform("layer"), 0);
+    m_gl->glBindVertexArray(m_glState->quadArray.name());
+    m_gl->glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+    m_gl->glBindTexture(GL_TEXTURE_2D, 0);
+    m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
 }
 
 void TrajectoryGlView::drawOverlay() {
@@ -484,7 +548,9 @@ void TrajectoryGlView::paintGL() {
     m_gl->glClear(GL_COLOR_BUFFER_BIT);
     m_gl->glDisable(GL_DEPTH_TEST);
     m_gl->glEnable(GL_BLEND);
-    m_gl->glBlendFunc(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA);
+    // Colours blend; the framebuffer's alpha stays 1, because the window composes this widget's
+    // image as an opaque one (a translucent alpha there shows as false colours along lines).
+    m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
     m_gl->glEnable(GL_PROGRAM_POINT_SIZE);
     if (m_pathsDirty) uploadGroundTruthPaths();
     if (m_layers.density && m_scene.density.isValid()) {

@@ -116,7 +116,9 @@ protected:
 private:
     struct GlState;
     void releaseGl();
+    void useStrokeBuffer(unsigned int buffer);
     void uploadGroundTruthPaths();
+    void drawPathLayer();
     void drawDensity(double alpha, double sigma);
     void drawStrokes();
     void drawOverlay();
@@ -141,6 +143,7 @@ private:
     QString m_problem;
     bool m_overlayVisible = true;
     bool m_pathsDirty = true;
+    int m_pathsVersion = 0;  // bumped at every upload: the cached path layer is redrawn
     std::vector<double> m_frameTimes;
     QOpenGLFunctions_3_3_Core* m_gl = nullptr;
     std::unique_ptr<GlState> m_glState;

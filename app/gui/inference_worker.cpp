@@ -220,6 +220,70 @@ QVector<ComparisonFrame> buildFrames(const std::vector<at::Tensor>& plain, const
     return frames;
 }
 
+/// The x0-prediction made at time t that a kept state's history holds (as the model gave it, or
+/// as compensation replaced it), or an undefined tensor.
+at::Tensor historyPredictionAt(const dcscope::SamplerState& state, double t) {
+    for (const auto& entry : state.history)
+        if (entry.t == t) return entry.dataPrediction;
+    return {};
+}
+
+/// Per particle and update k: |compensated - raw model output| at t_k. The raw output is the
+/// newest history entry of state k; the compensated one replaced it in state k + 1's history.
+QVector<QVector<double>> compensationNorms(const KeptRun& run, const std::vector<double>& times) {
+    QVector<QVector<double>> norms;
+    for (size_t k = 0; k + 1 < run.states.size() && k < times.size(); ++k) {
+        const at::Tensor raw = historyPredictionAt(run.states[k], times[k]);
+        const at::Tensor used = historyPredictionAt(run.states[k + 1], times[k]);
+        const int64_t particles = run.states[k].x.size(0);
+        if (norms.isEmpty()) norms.resize(int(particles));
+        const at::Tensor norm = raw.defined() && used.defined()
+                                    ? (used.to(at::kDouble) - raw.to(at::kDouble)).reshape({particles, -1}).norm(2, 1).cpu().contiguous()
+                                    : at::zeros({particles}, at::kDouble);
+        for (int64_t p = 0; p < particles; ++p) norms[int(p)].append(norm[p].item<double>());
+    }
+    return norms;
+}
+
+/// The trajectory view's scene of a 2-D comparison without its ground truth (added later).
+TrajectoryScene trajectoryScene(const dcscope::DiffusionModel& model, const KeptRun& plain, const KeptRun& dc,
+                                const std::vector<double>& times, const std::vector<double>& ratios, const QString& solverName) {
+    TrajectoryScene scene;
+    const auto& schedule = model.schedule();
+    for (double t : times) {
+        scene.times.append(t);
+        scene.alphas.append(schedule.alpha(t));
+        scene.sigmas.append(schedule.sigma(t));
+        scene.lambdas.append(schedule.lambda(t));
+    }
+    scene.ratios = QVector<double>(ratios.begin(), ratios.end());
+    scene.plain = pathsOf(statesOf(plain));
+    scene.compensated = pathsOf(statesOf(dc));
+    scene.compensationNorm = compensationNorms(dc, times);
+    scene.plainName = solverName;
+    scene.compensatedName = solverName + QStringLiteral(" + DC");
+    if (const auto* mixture = dynamic_cast<const dcscope::GaussianMixtureModel*>(&model)) {
+        // The unconditional data distribution: every component, equally weighted.
+        scene.density.means = pointsFromBatch(mixture->means());
+        scene.density.weights = QVector<double>(scene.density.means.size(), 1.0 / std::max<qsizetype>(1, scene.density.means.size()));
+        scene.density.componentStd = mixture->componentStd();
+    }
+    return scene;
+}
+
+/// Adds the ground truth: its states at t_k and at every fine time (with alpha and sigma there).
+void addGroundTruth(TrajectoryScene& scene, const dcscope::DiffusionModel& model, const dcscope::GroundTruth& truth) {
+    scene.groundTruth = pathsOf(truth.states);
+    scene.groundTruthFine = pathsOf(truth.finePath);
+    const auto& schedule = model.schedule();
+    for (double t : truth.fineTimes) {
+        scene.fineTimes.append(t);
+        scene.fineAlphas.append(schedule.alpha(t));
+        scene.fineSigmas.append(schedule.sigma(t));
+    }
+    for (int k = 0; k < scene.times.size(); ++k) scene.coarseFineIndex.append(k * truth.finePerInterval);
+}
+
 }  // namespace
 
 /// Runs kept from earlier requests, so that an edit costs only what it changes: the plain run
@@ -298,9 +362,6 @@ std::shared_ptr<const ModelSummary> InferenceWorker::summarizeModel(const std::s
     summary->sampleShape = dims.join(QLatin1Char('x'));
     for (const auto& label : info.labels) summary->labels.append(QString::fromStdString(label));
     summary->pointModel = isPointModel(info);
-    if (const auto* mixture = dynamic_cast<const dcscope::GaussianMixtureModel*>(m_model.get());
-        mixture && summary->pointModel)
-        summary->modeCentres = pointsFromBatch(mixture->means());
     return summary;
 }
 
@@ -441,6 +502,8 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     if (display.points) {
         result->plainPaths = pathsOf(statesOf(plain));
         result->compensatedPaths = pathsOf(statesOf(dc));
+        result->trajectoryScene = trajectoryScene(model, plain, dc, times, compensated ? ratios : std::vector<double>{},
+                                                  result->solverName);
     } else {
         result->plainImages = cache.plainImages;
         result->compensatedImages = compensated ? imagesFromBatch(model.decode(dc.finalState()), info.valueRange)
@@ -479,6 +542,7 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         const auto start = Clock::now();
         dcscope::GroundTruthOptions options;
         options.fineSteps = request.groundTruthFineSteps;
+        options.keepFinePath = display.points;  // the trajectory view draws every fine step
         const double truthStart = (plainWork + compensatedWork) / totalWork;
         const auto progress = [&](int done, int total) {
             auto update = std::make_shared<StepUpdate>();
@@ -523,7 +587,10 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     result->groundTruthSeconds = cache.truthSeconds;
     result->groundTruthError = truth.error;
     result->groundTruthImages = cache.truthImages;
-    if (display.points) result->groundTruthPaths = pathsOf(truth.states);
+    if (display.points) {
+        result->groundTruthPaths = pathsOf(truth.states);
+        addGroundTruth(result->trajectoryScene, model, truth);
+    }
     result->plainError = errorCurve(plain, truth);
     result->compensatedError = errorCurve(dc, truth);
     result->plainSampleMse = perSampleMse(plain.finalState(), truth.finalState());

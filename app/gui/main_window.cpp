@@ -37,7 +37,7 @@
 #include "ratio_edit_command.h"
 #include "sample_detail_dialog.h"
 #include "solver_choices.h"
-#include "trajectory_plot_2d.h"
+#include "trajectory_gl_view.h"
 
 namespace {
 
@@ -51,7 +51,6 @@ constexpr int kMaxSeed = 999999;
 
 const QColor kPlainColor(230, 134, 46);
 const QColor kCompensatedColor(46, 123, 230);
-const QColor kGroundTruthColor(140, 140, 140);
 const QColor kCprOverlayColor(40, 160, 90);
 const QColor kSearchedOverlayColor(150, 70, 190);
 const QColor kFileOverlayColor(150, 110, 60);
@@ -214,7 +213,7 @@ QWidget* MainWindow::createControlPanel() {
     m_guidanceSpin->setToolTip(tr("Classifier-free guidance scale w (1 = plain conditional model)"));
     m_batchSpin = new QSpinBox;
     m_batchSpin->setObjectName(QStringLiteral("batchSpin"));
-    m_batchSpin->setRange(1, 256);
+    m_batchSpin->setRange(1, 1000);
     m_batchSpin->setValue(kImageBatchSize);
     m_batchSpin->setToolTip(tr("Samples per comparison"));
     m_seedSpin = new QSpinBox;
@@ -288,12 +287,13 @@ QWidget* MainWindow::createCentralArea() {
         m_comparison->setPlaceholderText(pane, tr("No samples yet"));
     m_comparison->setCaption(ComparisonView::Pane::GroundTruth, tr("Ground truth"));
 
-    m_trajectoryPlot = new TrajectoryPlot2D;
-    m_trajectoryPlot->setObjectName(QStringLiteral("trajectoryPlot"));
+    m_trajectoryView = new TrajectoryGlView;
+    m_trajectoryView->setObjectName(QStringLiteral("trajectoryView"));
+    m_trajectoryView->setToolTip(tr("Drag to pan, wheel to zoom, Space plays, Left/Right step; hover a solver's state to inspect it"));
     m_viewStack = new QStackedWidget;
     m_viewStack->setObjectName(QStringLiteral("viewStack"));
     m_viewStack->addWidget(m_comparison);
-    m_viewStack->addWidget(m_trajectoryPlot);
+    m_viewStack->addWidget(m_trajectoryView);
 
     m_ratioEditor = new RatioCurveEditor;
     m_ratioEditor->setObjectName(QStringLiteral("ratioEditor"));
@@ -407,6 +407,12 @@ void MainWindow::connectControls() {
         m_randomSeedButton->setEnabled(!locked);
     });
     connect(m_comparison, &ComparisonView::stepChanged, this, &MainWindow::onStepShown);
+    // The trajectory view's step and the scrubber follow each other.
+    connect(m_comparison, &ComparisonView::stepChanged, m_trajectoryView, &TrajectoryGlView::setStep);
+    connect(m_trajectoryView, &TrajectoryGlView::stepChanged, this, [this](int step) {
+        if (m_comparison->hasFrames()) m_comparison->setStep(step);
+        onStepShown(step);
+    });
     connect(m_comparison, &ComparisonView::sampleClicked, this, &MainWindow::showSampleDetail);
 }
 
@@ -589,9 +595,8 @@ void MainWindow::onModelLoaded(std::shared_ptr<const ModelSummary> summary) {
     const bool conditional = !summary->labels.isEmpty();
     m_classCombo->setEnabled(conditional);
     m_guidanceSpin->setEnabled(conditional);
-    m_viewStack->setCurrentWidget(summary->pointModel ? static_cast<QWidget*>(m_trajectoryPlot) : m_comparison);
-    m_trajectoryPlot->clearLayers();
-    m_trajectoryPlot->setMarkers(summary->modeCentres);
+    m_viewStack->setCurrentWidget(summary->pointModel ? static_cast<QWidget*>(m_trajectoryView) : m_comparison);
+    m_trajectoryView->clearScene();
     m_comparison->clearFrames();
     m_shownResult.reset();
 }
@@ -609,9 +614,15 @@ void MainWindow::applyPendingStep() {
     const bool compensatedRun = update->run == SamplingRun::Compensated;
     if (!update->preview.isEmpty())
         m_comparison->showLive(compensatedRun ? ComparisonView::Pane::Compensated : ComparisonView::Pane::Plain, update->preview);
-    if (!update->paths.isEmpty() && update->run != SamplingRun::GroundTruth)
-        m_trajectoryPlot->setLayer(compensatedRun ? compensatedName(m_currentSolverName) : m_currentSolverName, update->paths,
-                                   compensatedRun ? kCompensatedColor : kPlainColor);
+    if (!update->paths.isEmpty() && update->run != SamplingRun::GroundTruth) {
+        // Live: the run's states so far replace that run's layer; the rest of the scene stays.
+        TrajectoryScene scene = m_trajectoryView->scene();
+        const bool first = scene.plain.isEmpty() && scene.groundTruth.isEmpty();
+        (compensatedRun ? scene.compensated : scene.plain) = update->paths;
+        if (scene.times.size() != update->totalSteps + 1) scene.times = QVector<double>(update->totalSteps + 1, 0.0);
+        m_trajectoryView->setScene(scene, first);
+        m_trajectoryView->setStep(update->step);
+    }
     statusBar()->showMessage(
         tr("Sampling: %1, step %2 of %3").arg(runName(update->run)).arg(update->step).arg(update->totalSteps));
 }
@@ -657,17 +668,9 @@ void MainWindow::showSamples(const SamplingResult& result, bool complete) {
             m_comparison->setPlaceholderText(ComparisonView::Pane::GroundTruth, tr("Ground truth is off"));
     }
     updateCaptions(&result);
-    m_trajectoryPlot->clearLayers();
-    if (!result.plainPaths.isEmpty()) {
-        const QString plainName = result.solverName;
-        const QString dcName = compensatedName(plainName);
-        if (result.hasGroundTruth)
-            m_trajectoryPlot->setLayer(groundTruthName(result), result.groundTruthPaths, kGroundTruthColor);
-        m_trajectoryPlot->setLayer(plainName, result.plainPaths, kPlainColor);
-        m_trajectoryPlot->setLayer(result.compensated ? dcName : dcName + tr(" (all ρ = 1)"), result.compensatedPaths,
-                                   kCompensatedColor);
-    }
-    onStepShown(m_comparison->step());
+    // Fitted to the first complete scene of a model; later ones keep the user's pan and zoom.
+    if (!result.plainPaths.isEmpty()) m_trajectoryView->setScene(result.trajectoryScene, m_trajectoryView->scene().groundTruth.isEmpty());
+    onStepShown(m_viewStack->currentWidget() == m_trajectoryView ? m_trajectoryView->step() : m_comparison->step());
 }
 
 void MainWindow::updateCaptions(const SamplingResult* result) {
@@ -713,11 +716,12 @@ void MainWindow::showErrorCurves(const SamplingResult& result) {
     m_errorInfoLabel->hide();
     m_errorChart->setSeries(result.solverName, result.plainError, kPlainColor);
     m_errorChart->setSeries(compensatedName(result.solverName), result.compensatedError, kCompensatedColor);
-    onStepShown(m_comparison->step());
+    onStepShown(m_viewStack->currentWidget() == m_trajectoryView ? m_trajectoryView->step() : m_comparison->step());
 }
 
 void MainWindow::onStepShown(int step) {
-    m_errorChart->setHighlightedX(m_comparison->hasFrames() ? double(step) : std::numeric_limits<double>::quiet_NaN());
+    const bool stepped = m_comparison->hasFrames() || m_viewStack->currentWidget() == m_trajectoryView;
+    m_errorChart->setHighlightedX(stepped ? double(step) : std::numeric_limits<double>::quiet_NaN());
 }
 
 QString MainWindow::resultStatus(const SamplingResult& result) const {

@@ -32,7 +32,7 @@ class QSpinBox;
 class QSplitter;
 class QStackedWidget;
 class RatioCurveEditor;
-class TrajectoryPlot2D;
+class TrajectoryGlView;
 
 /// The dcscope workbench: sampler controls on the left; plain | DC | ground truth with their
 /// difference maps and a step scrubber (or the 2-D trajectories) in the centre, the editable
@@ -219,7 +219,7 @@ private:
     QSplitter* m_centralSplitter = nullptr;
     QStackedWidget* m_viewStack = nullptr;
     ComparisonView* m_comparison = nullptr;
-    TrajectoryPlot2D* m_trajectoryPlot = nullptr;
+    TrajectoryGlView* m_trajectoryView = nullptr;
     RatioCurveEditor* m_ratioEditor = nullptr;
     ErrorChart* m_errorChart = nullptr;
     QGroupBox* m_errorBox = nullptr;

@@ -14,5 +14,4 @@ struct ModelSummary {
     QString sampleShape;           ///< one sample, e.g. "1x28x28"
     QStringList labels;            ///< one per class; empty for unconditional models
     bool pointModel = false;       ///< samples are 2-D points: show trajectories instead of images
-    QVector<QPointF> modeCentres;  ///< 2-D mixtures only: the component means, as landmarks
 };

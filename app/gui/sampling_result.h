@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "comparison_frame.h"
+#include "trajectory_scene.h"
 #include "dcscope/reproduction.h"
 
 /// Everything a finished request produced, in Qt types, sent as
@@ -42,6 +43,7 @@ struct SamplingResult {
     double groundTruthError = 0.0;      ///< its own error: max |change| when its fine steps are halved (NaN: unknown)
     QVector<QImage> groundTruthImages;  ///< image models: the ground truth's final states
     QVector<QVector<QPointF>> groundTruthPaths;  ///< 2-D models: ground-truth states at t_0..t_S
+    TrajectoryScene trajectoryScene;    ///< 2-D models: what the trajectory view draws
     QVector<QPointF> plainError;        ///< (step k, RMS distance to the ground truth at t_k), k = 1..S
     QVector<QPointF> compensatedError;
 

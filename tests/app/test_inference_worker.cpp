@@ -231,8 +231,9 @@ private Q_SLOTS:
         controller.submit(request);
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
         QVERIFY(argument<ModelSummary>(loaded, 0)->pointModel);
-        QCOMPARE(argument<ModelSummary>(loaded, 0)->modeCentres.size(), 8);
         const auto result = argument<SamplingResult>(finished, 0);
+        QCOMPARE(result->trajectoryScene.density.means.size(), 8);
+        QCOMPARE(result->trajectoryScene.density.componentStd, 0.08);
         QCOMPARE(result->plainPaths.size(), 10);
         QCOMPARE(result->plainPaths.first().size(), 7);  // t_0..t_6
         QCOMPARE(result->groundTruthPaths.first().size(), 7);

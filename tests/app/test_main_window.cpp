@@ -15,7 +15,7 @@
 #include "image_grid_view.h"
 #include "main_window.h"
 #include "ratio_curve_editor.h"
-#include "trajectory_plot_2d.h"
+#include "trajectory_gl_view.h"
 
 namespace {
 
@@ -127,12 +127,34 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() != nullptr, 30000);
         auto* modelCombo = child<QComboBox>(window, "modelCombo");
         modelCombo->setCurrentIndex(modelCombo->findData(QStringLiteral("builtin:gmm2d")));  // samples at once
-        auto* plot = child<TrajectoryPlot2D>(window, "trajectoryPlot");
-        QTRY_VERIFY_WITH_TIMEOUT(!window.lastResult()->plainPaths.isEmpty(), 30000);
-        QCOMPARE(child<QStackedWidget>(window, "viewStack")->currentWidget(), plot);
-        QCOMPARE(plot->layerNames().size(), 3);  // ground truth, plain, compensated
-        QCOMPARE(plot->markers().size(), 8);
-        QCOMPARE(plot->layerPaths(plot->layerNames().last()).size(), child<QSpinBox>(window, "batchSpin")->value());
+        auto* view = child<TrajectoryGlView>(window, "trajectoryView");
+        QTRY_VERIFY_WITH_TIMEOUT(!window.lastResult()->plainPaths.isEmpty() && window.lastResult()->hasGroundTruth, 30000);
+        QCOMPARE(child<QStackedWidget>(window, "viewStack")->currentWidget(), view);
+        const TrajectoryScene& scene = view->scene();
+        const int batch = child<QSpinBox>(window, "batchSpin")->value();
+        QCOMPARE(scene.particles(), batch);
+        QCOMPARE(scene.steps(), 10);
+        QCOMPARE(scene.density.means.size(), 8);  // gmm2d's eight modes
+        // The ground truth at every fine step (200 over 10 intervals), through every coarse time.
+        QCOMPARE(scene.fineTimes.size(), 201);
+        QCOMPARE(scene.groundTruthFine.first().size(), 201);
+        for (int k = 0; k <= 10; ++k) {
+            QCOMPARE(scene.fineTimes[scene.coarseFineIndex[k]], scene.times[k]);
+            QCOMPARE(scene.groundTruthFine[3][scene.coarseFineIndex[k]], scene.groundTruth[3][k]);
+        }
+        QCOMPARE(scene.plain.first().size(), 11);
+        // The quick search's ratios drive the DC run; compensation is zero where rho = 1.
+        QVERIFY(window.lastResult()->compensated);
+        QCOMPARE(scene.ratios.size(), 10);
+        QCOMPARE(scene.compensationNorm.first().size(), 10);
+        for (int k = 0; k < 10; ++k)
+            if (scene.ratios[k] == 1.0) QCOMPARE(scene.compensationNorm.first()[k], 0.0);
+            else QVERIFY(scene.compensationNorm.first()[k] > 0.0);
+        // The view's step and the error chart follow each other.
+        QCOMPARE(view->step(), 10);
+        view->setFocus();
+        QTest::keyClick(view, Qt::Key_Left);
+        QCOMPARE(child<ErrorChart>(window, "errorChart")->highlightedX(), 9.0);
     }
 
     void packageCprRatiosAreAppliedOnFirstRun() {

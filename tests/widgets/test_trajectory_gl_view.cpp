@@ -109,6 +109,10 @@ private Q_SLOTS:
         TrajectoryGlView::Layers layers;
         layers.density = false;
         m_view->setLayers(layers);
+        // With the overlay drawn in earlier frames too: ImGui's renderer shares the context.
+        m_view->setOverlayVisible(true);
+        (void)frame();
+        (void)frame();
         const QImage image = frame();
         // Halfway along the ground-truth path: dark grey, no hue.
         const QColor path = darkestNear(image, at(QPointF(0.5, 1.0)));
@@ -124,6 +128,35 @@ private Q_SLOTS:
         m_view->setLayers(layers);
         const QColor gone = frame().pixelColor(at(QPointF(1.3, 0.4)));
         QVERIFY2(gone.red() > 240 && gone.blue() > 240, qPrintable(gone.name()));
+    }
+
+    void manyGroundTruthPathsStayGrey() {
+        // 300 particles spiralling in over 200 fine steps, drawn alone: every pixel drawn is a
+        // grey (the layer's colour over white), whatever the path count.
+        TrajectoryScene scene = twoModes();
+        scene.groundTruthFine.clear();
+        for (int p = 0; p < 300; ++p) {
+            QVector<QPointF> path;
+            for (int f = 0; f <= 200; ++f) {
+                const double u = f / 200.0, angle = 0.05 * p + 6 * u;
+                path.append(QPointF((1.5 - u) * std::cos(angle), (1.5 - u) * std::sin(angle)));
+            }
+            scene.groundTruthFine.append(path);
+        }
+        m_view->setScene(scene);
+        TrajectoryGlView::Layers layers;
+        layers.density = layers.plain = layers.compensated = layers.errors = false;
+        m_view->setLayers(layers);
+        const QImage image = frame();
+        int drawn = 0, coloured = 0;
+        for (int y = 0; y < image.height(); ++y)
+            for (int x = 0; x < image.width(); ++x) {
+                const QColor c = image.pixelColor(x, y);
+                if (c.red() < 250) ++drawn;
+                if (std::max({c.red(), c.green(), c.blue()}) - std::min({c.red(), c.green(), c.blue()}) > 8) ++coloured;
+            }
+        QVERIFY(drawn > 1000);
+        QCOMPARE(coloured, 0);
     }
 
     void theInspectorReportsTheStateUnderTheMouse() {

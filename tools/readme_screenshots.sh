@@ -15,3 +15,4 @@ shoot() {  # output, then dcscope's arguments
 }
 shoot assets/readme/window_fashion.png
 shoot assets/readme/window_gmm_image.png --model builtin:gmm-image
+shoot assets/readme/window_gmm2d.png --model builtin:gmm2d

@@ -33,6 +33,8 @@ const Rgba kGroundTruthColour{0.25f, 0.25f, 0.25f, 0.45f};
 const Rgba kPlainColour{230 / 255.f, 134 / 255.f, 46 / 255.f, 1.0f};
 const Rgba kCompensatedColour{46 / 255.f, 123 / 255.f, 230 / 255.f, 1.0f};
 const Rgba kErrorColour{0.85f, 0.1f, 0.15f, 0.9f};
+const Rgba kVelocityColour{0.15f, 0.55f, 0.35f, 0.8f};
+constexpr int kVelocityGrid = 24;  // arrows per side of the view
 const float kDensityLow[3] = {1.0f, 1.0f, 1.0f};
 const float kDensityHigh[3] = {0.42f, 0.30f, 0.62f};
 
@@ -316,6 +318,33 @@ TrajectoryGlView::HoverInfo TrajectoryGlView::hoverAt(const QPointF& position) c
     return info;
 }
 
+QPointF TrajectoryGlView::samplingVelocity(const QPointF& data, int fine) const {
+    const MixtureDensity& density = m_scene.density;
+    if (!density.isValid() || fine < 0 || fine >= m_scene.fineDrift.size() || fine >= m_scene.fineDiffusionSquared.size() ||
+        fine >= m_scene.fineAlphas.size() || fine >= m_scene.fineSigmas.size())
+        return {};
+    const double alpha = m_scene.fineAlphas[fine], sigma = m_scene.fineSigmas[fine];
+    const double variance = alpha * alpha * density.componentStd * density.componentStd + sigma * sigma;
+    // score = sum_i r_i (alpha mu_i - x) / variance, r_i the responsibilities (stable in logs).
+    std::vector<double> logs;
+    double largest = -std::numeric_limits<double>::infinity();
+    for (int i = 0; i < density.means.size(); ++i) {
+        const QPointF d = data - alpha * density.means[i];
+        logs.push_back(std::log(std::max(density.weights[i], 1e-300)) - 0.5 * QPointF::dotProduct(d, d) / variance);
+        largest = std::max(largest, logs.back());
+    }
+    double total = 0;
+    QPointF mean;
+    for (int i = 0; i < density.means.size(); ++i) {
+        const double r = std::exp(logs[size_t(i)] - largest);
+        total += r;
+        mean += r * alpha * density.means[i];
+    }
+    const QPointF score = (mean / total - data) / variance;
+    const QPointF velocity = m_scene.fineDrift[fine] * data - 0.5 * m_scene.fineDiffusionSquared[fine] * score;
+    return -velocity;
+}
+
 QString TrajectoryGlView::describe(const HoverInfo& info, const TrajectoryScene& scene) {
     if (!info.valid) return {};
     return tr("particle %1, %2\nstep k = %3: t = %4, lambda = %5\nalpha = %6, sigma = %7\nrho = %8, t' = %9\n"
@@ -422,6 +451,27 @@ void TrajectoryGlView::drawStrokes() {
         for (const auto& states : run)
             if (k < states.size()) vertices.push_back({float(states[k].x()), float(states[k].y()), colour});
     };
+    if (m_layers.velocity) {
+        // Arrows of one length on a grid: the direction of the flow (its speed varies by orders
+        // of magnitude over t, so only the direction is readable).
+        const int fine = int(std::lround(m_fineIndex));
+        const QRectF view = viewRect();
+        const double spacing = std::max(view.width(), view.height()) / kVelocityGrid;
+        for (double x = view.left() + spacing / 2; x < view.right(); x += spacing)
+            for (double y = view.top() + spacing / 2; y < view.bottom(); y += spacing) {
+                const QPointF v = samplingVelocity(QPointF(x, y), fine);
+                const double length = std::hypot(v.x(), v.y());
+                if (!(length > 0)) continue;
+                const QPointF tip = QPointF(x, y) + v * (0.4 * spacing / length);
+                const QPointF back = (QPointF(x, y) - tip) * 0.35;
+                const QPointF left(tip + QPointF(back.x() * 0.8 - back.y() * 0.5, back.y() * 0.8 + back.x() * 0.5));
+                const QPointF right(tip + QPointF(back.x() * 0.8 + back.y() * 0.5, back.y() * 0.8 - back.x() * 0.5));
+                for (const auto& [a, b] : {std::pair{QPointF(x, y), tip}, std::pair{tip, left}, std::pair{tip, right}}) {
+                    vertices.push_back({float(a.x()), float(a.y()), kVelocityColour});
+                    vertices.push_back({float(b.x()), float(b.y()), kVelocityColour});
+                }
+            }
+    }
     if (m_layers.plain) addRunLines(m_scene.plain, kPlainColour);
     if (m_layers.compensated) addRunLines(m_scene.compensated, kCompensatedColour);
     const GLsizei runLines = GLsizei(vertices.size());
@@ -499,6 +549,7 @@ void TrajectoryGlView::drawOverlay() {
     ImGui::SetNextWindowBgAlpha(0.85f);
     if (ImGui::Begin("Trajectories", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
         ImGui::Checkbox("density p_t", &m_layers.density);
+        ImGui::Checkbox("velocity field (direction of the flow)", &m_layers.velocity);
         ImGui::Checkbox("ground truth (every fine step)", &m_layers.groundTruth);
         ImGui::Checkbox("plain solver", &m_layers.plain);
         ImGui::Checkbox("DC solver", &m_layers.compensated);

@@ -31,6 +31,7 @@ class TrajectoryGlView : public QOpenGLWidget {
 public:
     struct Layers {
         bool density = true;
+        bool velocity = false;   ///< the probability-flow velocity field (for teaching)
         bool groundTruth = true;
         bool plain = true;
         bool compensated = true;
@@ -76,6 +77,11 @@ public:
     void fitToScene();
     QPointF dataToWidget(const QPointF& data) const;
     QPointF widgetToData(const QPointF& position) const;
+
+    /// The direction samples move in as t decreases (minus the probability-flow velocity) at
+    /// `data` and fine index `fine`, from the closed-form score of the mixture; (0, 0) without
+    /// a density or the SDE coefficients.
+    QPointF samplingVelocity(const QPointF& data, int fine) const;
 
     /// The inspector's values for the solver state nearest to `position` (within 12 px) at the
     /// shown step, or an invalid HoverInfo.

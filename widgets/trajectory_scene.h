@@ -25,6 +25,10 @@ struct TrajectoryScene {
     QVector<double> fineTimes;      ///< the ground truth's fine times, t_0 ... t_S
     QVector<double> fineAlphas;
     QVector<double> fineSigmas;
+    /// The VP SDE's coefficients at the fine times, for the probability-flow velocity
+    /// dx/dt = f x - g^2 / 2 * score(x): f = d log alpha / dt, g^2 = d sigma^2 / dt - 2 f sigma^2.
+    QVector<double> fineDrift;
+    QVector<double> fineDiffusionSquared;
     QVector<int> coarseFineIndex;   ///< fine index of each coarse time (S + 1 entries)
     QVector<QVector<QPointF>> groundTruthFine;  ///< [particle][f]
     QVector<QVector<QPointF>> groundTruth;      ///< [particle][k]

@@ -280,6 +280,14 @@ void addGroundTruth(TrajectoryScene& scene, const dcscope::DiffusionModel& model
         scene.fineTimes.append(t);
         scene.fineAlphas.append(schedule.alpha(t));
         scene.fineSigmas.append(schedule.sigma(t));
+        // f = d log alpha / dt and g^2 = d sigma^2 / dt - 2 f sigma^2 by central differences,
+        // one-sided at the ends of [t_min, 1].
+        const double h = 1e-4;
+        const double lo = std::max(t - h, truth.fineTimes.back()), hi = std::min(t + h, truth.fineTimes.front());
+        const double drift = (std::log(schedule.alpha(hi)) - std::log(schedule.alpha(lo))) / (hi - lo);
+        const double varianceRate = (std::pow(schedule.sigma(hi), 2) - std::pow(schedule.sigma(lo), 2)) / (hi - lo);
+        scene.fineDrift.append(drift);
+        scene.fineDiffusionSquared.append(varianceRate - 2 * drift * std::pow(schedule.sigma(t), 2));
     }
     for (int k = 0; k < scene.times.size(); ++k) scene.coarseFineIndex.append(k * truth.finePerInterval);
 }

@@ -143,6 +143,9 @@ private Q_SLOTS:
             QCOMPARE(scene.groundTruthFine[3][scene.coarseFineIndex[k]], scene.groundTruth[3][k]);
         }
         QCOMPARE(scene.plain.first().size(), 11);
+        // VP coefficients: alpha falls with t (f < 0) and noise is added (g^2 > 0) everywhere.
+        QCOMPARE(scene.fineDrift.size(), 201);
+        for (int f = 0; f <= 200; ++f) QVERIFY(scene.fineDrift[f] < 0 && scene.fineDiffusionSquared[f] > 0);
         // The quick search's ratios drive the DC run; compensation is zero where rho = 1.
         QVERIFY(window.lastResult()->compensated);
         QCOMPARE(scene.ratios.size(), 10);

@@ -159,6 +159,41 @@ private Q_SLOTS:
         QCOMPARE(coloured, 0);
     }
 
+    void theVelocityFollowsTheExactFlowOfAGaussian() {
+        // One mode: along the probability flow x_t = alpha mu + sqrt(v_t) z with v = alpha^2 s^2 +
+        // sigma^2, so dx/dt = f alpha mu + (f + g^2 / (2 v)) (x - alpha mu) for the VP coefficients
+        // f = alpha'/alpha and g^2 = (sigma^2)' - 2 f sigma^2; samples move the opposite way.
+        TrajectoryScene scene = twoModes();
+        scene.density.means = {QPointF(0.6, -0.2)};
+        scene.density.weights = {1.0};
+        scene.density.componentStd = 0.2;
+        const double alpha = 0.8, sigma = 0.6, f = -1.3, g2 = 2.1;
+        scene.fineAlphas = QVector<double>(kFine + 1, alpha);
+        scene.fineSigmas = QVector<double>(kFine + 1, sigma);
+        scene.fineDrift = QVector<double>(kFine + 1, f);
+        scene.fineDiffusionSquared = QVector<double>(kFine + 1, g2);
+        m_view->setScene(scene);
+        const QPointF x(0.3, 0.5), centre = alpha * scene.density.means[0];
+        const double variance = alpha * alpha * 0.04 + sigma * sigma;
+        const QPointF expected = -(f * centre + (f + g2 / (2 * variance)) * (x - centre));
+        const QPointF velocity = m_view->samplingVelocity(x, 7);
+        QVERIFY2((velocity - expected).manhattanLength() < 1e-9, qPrintable(QStringLiteral("%1,%2").arg(velocity.x()).arg(velocity.y())));
+        QCOMPARE(m_view->samplingVelocity(x, kFine + 5), QPointF());  // no coefficients there
+        // Drawn: arrows in the layer's green appear where the empty view was white.
+        TrajectoryGlView::Layers layers;
+        layers.density = layers.groundTruth = layers.plain = layers.compensated = layers.errors = false;
+        layers.velocity = true;
+        m_view->setLayers(layers);
+        const QImage image = frame();
+        int green = 0;
+        for (int y = 0; y < image.height(); y += 2)
+            for (int x = 0; x < image.width(); x += 2) {
+                const QColor c = image.pixelColor(x, y);
+                green += c.green() > c.red() + 30 && c.green() > c.blue() + 30;
+            }
+        QVERIFY(green > 50);
+    }
+
     void theInspectorReportsTheStateUnderTheMouse() {
         const TrajectoryGlView::HoverInfo info = m_view->hoverAt(m_view->dataToWidget(QPointF(1.1, 0.1)) + QPointF(3, -2));
         QVERIFY(info.valid);

@@ -656,7 +656,15 @@ void TrajectoryGlView::mouseMoveEvent(QMouseEvent* event) {
 
 void TrajectoryGlView::mouseReleaseEvent(QMouseEvent* event) {
     if (m_bridge) m_bridge->mouseButton(event->button(), false);
-    if (event->button() == Qt::LeftButton) m_dragging = false;
+    if (event->button() == Qt::LeftButton && m_dragging) {
+        m_dragging = false;
+        // A click, not a drag: name the state under the mouse.
+        if ((event->position() - m_dragStart).manhattanLength() < 3) {
+            m_centre = m_centreAtDragStart;
+            const HoverInfo info = hoverAt(event->position());
+            if (info.valid) Q_EMIT stateClicked(info.particle, info.step);
+        }
+    }
     update();
 }
 

@@ -106,6 +106,8 @@ public:
 Q_SIGNALS:
     /// The user (overlay slider or playback) moved to another step.
     void stepChanged(int step);
+    /// A solver state was clicked (not dragged): its particle and the step shown.
+    void stateClicked(int particle, int step);
 
 protected:
     void initializeGL() override;

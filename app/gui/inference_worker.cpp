@@ -14,6 +14,7 @@
 #include "dcscope/ground_truth.h"
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/model.h"
+#include "dcscope/projection.h"
 #include "dcscope/quick_search.h"
 #include "dcscope/reproduction.h"
 #include "dcscope/search.h"
@@ -245,9 +246,20 @@ QVector<QVector<double>> compensationNorms(const KeptRun& run, const std::vector
     return norms;
 }
 
-/// The trajectory view's scene of a 2-D comparison without its ground truth (added later).
+/// Maps states [B, ...] to the trajectory view's plane, [B, 2] (identity for 2-D samples).
+using Projector = std::function<at::Tensor(const at::Tensor&)>;
+
+QVector<QVector<QPointF>> projectedPaths(const std::vector<at::Tensor>& states, const Projector& project) {
+    QVector<QVector<QPointF>> paths;
+    for (const at::Tensor& x : states) appendToPaths(paths, project ? project(x) : x);
+    return paths;
+}
+
+/// The trajectory view's scene of a comparison without its ground truth (added later): 2-D
+/// samples as they are, other samples through `project`.
 TrajectoryScene trajectoryScene(const dcscope::DiffusionModel& model, const KeptRun& plain, const KeptRun& dc,
-                                const std::vector<double>& times, const std::vector<double>& ratios, const QString& solverName) {
+                                const std::vector<double>& times, const std::vector<double>& ratios, const QString& solverName,
+                                const Projector& project = {}) {
     TrajectoryScene scene;
     const auto& schedule = model.schedule();
     for (double t : times) {
@@ -257,12 +269,13 @@ TrajectoryScene trajectoryScene(const dcscope::DiffusionModel& model, const Kept
         scene.lambdas.append(schedule.lambda(t));
     }
     scene.ratios = QVector<double>(ratios.begin(), ratios.end());
-    scene.plain = pathsOf(statesOf(plain));
-    scene.compensated = pathsOf(statesOf(dc));
+    scene.plain = projectedPaths(statesOf(plain), project);
+    scene.compensated = projectedPaths(statesOf(dc), project);
     scene.compensationNorm = compensationNorms(dc, times);
     scene.plainName = solverName;
     scene.compensatedName = solverName + QStringLiteral(" + DC");
-    if (const auto* mixture = dynamic_cast<const dcscope::GaussianMixtureModel*>(&model)) {
+    const auto* mixture = dynamic_cast<const dcscope::GaussianMixtureModel*>(&model);
+    if (mixture && mixture->means().size(1) == 2 && !project) {
         // The unconditional data distribution: every component, equally weighted.
         scene.density.means = pointsFromBatch(mixture->means());
         scene.density.weights = QVector<double>(scene.density.means.size(), 1.0 / std::max<qsizetype>(1, scene.density.means.size()));
@@ -272,9 +285,10 @@ TrajectoryScene trajectoryScene(const dcscope::DiffusionModel& model, const Kept
 }
 
 /// Adds the ground truth: its states at t_k and at every fine time (with alpha and sigma there).
-void addGroundTruth(TrajectoryScene& scene, const dcscope::DiffusionModel& model, const dcscope::GroundTruth& truth) {
-    scene.groundTruth = pathsOf(truth.states);
-    scene.groundTruthFine = pathsOf(truth.finePath);
+void addGroundTruth(TrajectoryScene& scene, const dcscope::DiffusionModel& model, const dcscope::GroundTruth& truth,
+                    const Projector& project = {}) {
+    scene.groundTruth = projectedPaths(truth.states, project);
+    scene.groundTruthFine = projectedPaths(truth.finePath, project);
     const auto& schedule = model.schedule();
     for (double t : truth.fineTimes) {
         scene.fineTimes.append(t);
@@ -306,6 +320,7 @@ struct InferenceWorker::RunCache {
     std::optional<SamplingRequest> truthRequest;        // what `truth` was computed for
     dcscope::GroundTruth truth;
     RunSteps truthSteps;  // image models: its x0-predictions (one model call per step) and states
+    std::optional<dcscope::PrincipalPlane> truthPlane;  // image models: the plane of its path states
     QVector<QImage> truthImages;
     double truthSeconds = 0.0;
 };
@@ -550,7 +565,9 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         const auto start = Clock::now();
         dcscope::GroundTruthOptions options;
         options.fineSteps = request.groundTruthFineSteps;
-        options.keepFinePath = display.points;  // the trajectory view draws every fine step
+        // The trajectory view draws every fine step (images: while the path stays below ~128 MB).
+        const double pathValues = double(request.batchSize) * double(noise[0].numel()) * (request.groundTruthFineSteps + 1);
+        options.keepFinePath = display.points || pathValues <= 32e6;
         const double truthStart = (plainWork + compensatedWork) / totalWork;
         const auto progress = [&](int done, int total) {
             auto update = std::make_shared<StepUpdate>();
@@ -567,6 +584,9 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         const dcscope::MultistepSampler coarse(model.schedule(), plainConfig);
         cache.truth = dcscope::computeGroundTruth(denoiser, noise, coarse.times(), options, progress);
         cache.truthSteps = {};
+        cache.truthPlane.reset();
+        if (!display.points)
+            cache.truthPlane = dcscope::principalPlane(cache.truth.finePath.empty() ? cache.truth.states : cache.truth.finePath);
         if (!display.points) {
             // Its x0-prediction at each coarse time, for the scrubber: one model call per step
             // (the disk cache keeps states only); at t_S the state is its own prediction.
@@ -598,6 +618,13 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     if (display.points) {
         result->groundTruthPaths = pathsOf(truth.states);
         addGroundTruth(result->trajectoryScene, model, truth);
+    } else if (cache.truthPlane) {
+        // Images: every trajectory on the two principal directions of the ground truth's path.
+        const dcscope::PrincipalPlane plane = *cache.truthPlane;
+        const Projector project = [plane](const at::Tensor& x) { return dcscope::projectOnto(plane, x); };
+        result->trajectoryScene = trajectoryScene(model, plain, dc, times, compensated ? ratios : std::vector<double>{},
+                                                  result->solverName, project);
+        addGroundTruth(result->trajectoryScene, model, truth, project);
     }
     result->plainError = errorCurve(plain, truth);
     result->compensatedError = errorCurve(dc, truth);

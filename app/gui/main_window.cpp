@@ -409,6 +409,12 @@ void MainWindow::connectControls() {
     connect(m_comparison, &ComparisonView::stepChanged, this, &MainWindow::onStepShown);
     // The trajectory view's step and the scrubber follow each other.
     connect(m_comparison, &ComparisonView::stepChanged, m_trajectoryView, &TrajectoryGlView::setStep);
+    connect(m_trajectoryView, &TrajectoryGlView::stateClicked, this, [this](int particle, int step) {
+        // Image models: the clicked sample's images at that step, enlarged.
+        if (!m_comparison->hasFrames()) return;
+        m_comparison->setStep(step);
+        showSampleDetail(particle);
+    });
     connect(m_trajectoryView, &TrajectoryGlView::stepChanged, this, [this](int step) {
         if (m_comparison->hasFrames()) m_comparison->setStep(step);
         onStepShown(step);
@@ -595,7 +601,8 @@ void MainWindow::onModelLoaded(std::shared_ptr<const ModelSummary> summary) {
     const bool conditional = !summary->labels.isEmpty();
     m_classCombo->setEnabled(conditional);
     m_guidanceSpin->setEnabled(conditional);
-    m_viewStack->setCurrentWidget(summary->pointModel ? static_cast<QWidget*>(m_trajectoryView) : m_comparison);
+    const bool projected = m_projectionAction && m_projectionAction->isChecked();
+    m_viewStack->setCurrentWidget(summary->pointModel || projected ? static_cast<QWidget*>(m_trajectoryView) : m_comparison);
     m_trajectoryView->clearScene();
     m_comparison->clearFrames();
     m_shownResult.reset();
@@ -669,7 +676,9 @@ void MainWindow::showSamples(const SamplingResult& result, bool complete) {
     }
     updateCaptions(&result);
     // Fitted to the first complete scene of a model; later ones keep the user's pan and zoom.
-    if (!result.plainPaths.isEmpty()) m_trajectoryView->setScene(result.trajectoryScene, m_trajectoryView->scene().groundTruth.isEmpty());
+    // Image models have a scene (their projection) once the ground truth is known.
+    if (!result.plainPaths.isEmpty() || (complete && !result.trajectoryScene.groundTruth.isEmpty()))
+        m_trajectoryView->setScene(result.trajectoryScene, m_trajectoryView->scene().groundTruth.isEmpty());
     onStepShown(m_viewStack->currentWidget() == m_trajectoryView ? m_trajectoryView->step() : m_comparison->step());
 }
 

@@ -214,6 +214,7 @@ private:
     QLabel* m_modelInfoLabel = nullptr;
     QMenu* m_recentMenu = nullptr;
     QAction* m_noisyStateAction = nullptr;
+    QAction* m_projectionAction = nullptr;  // image models: the trajectory view instead of the panes
 
     QSplitter* m_mainSplitter = nullptr;
     QSplitter* m_centralSplitter = nullptr;

@@ -25,6 +25,7 @@
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStandardPaths>
 #include <QStatusBar>
 
@@ -44,6 +45,7 @@
 #include "reproduction_png.h"
 #include "ratio_curve_editor.h"
 #include "solver_choices.h"
+#include "trajectory_gl_view.h"
 
 namespace {
 
@@ -137,6 +139,17 @@ void MainWindow::createMenus() {
     m_noisyStateAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_N));
     connect(m_noisyStateAction, &QAction::toggled, m_comparison, &ComparisonView::setShowNoisyState);
     connect(m_comparison, &ComparisonView::displayModeChanged, m_noisyStateAction, &QAction::setChecked);
+    QAction* projection = view->addAction(tr("&Trajectories of image samples (principal plane)"));
+    projection->setObjectName(QStringLiteral("trajectoryProjectionAction"));
+    projection->setCheckable(true);
+    projection->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+    projection->setToolTip(tr("Every trajectory projected on the two principal directions of the ground truth's path"));
+    connect(projection, &QAction::toggled, this, [this](bool on) {
+        if (m_shownResult && !m_shownResult->plainPaths.isEmpty()) return;  // 2-D models always show it
+        m_viewStack->setCurrentWidget(on ? static_cast<QWidget*>(m_trajectoryView) : m_comparison);
+        if (on && m_shownResult) m_trajectoryView->setScene(m_shownResult->trajectoryScene, true);
+    });
+    m_projectionAction = projection;
     QAction* previous = view->addAction(tr("&Previous step"), this, [this] { m_comparison->setStep(m_comparison->step() - 1); });
     previous->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Left));
     QAction* next = view->addAction(tr("N&ext step"), this, [this] { m_comparison->setStep(m_comparison->step() + 1); });

@@ -21,6 +21,7 @@
 #include "reproduction_png.h"
 #include "sample_detail_dialog.h"
 #include "session.h"
+#include "trajectory_gl_view.h"
 
 namespace {
 
@@ -445,6 +446,38 @@ private Q_SLOTS:
         QCOMPARE(m_errors.size(), 1);
         QVERIFY(m_errors.first().contains(QStringLiteral("bad.json")));
         QCOMPARE(editor->ratios(), saved);
+    }
+
+    void imageTrajectoriesShowOnThePrincipalPlane() {
+        MainWindow window(imageModel());
+        QVERIFY(activate(window));
+        QTRY_VERIFY_WITH_TIMEOUT(complete(window), kTimeoutMs);
+        const TrajectoryScene& scene = window.lastResult()->trajectoryScene;
+        QCOMPARE(scene.particles(), 16);
+        QCOMPARE(scene.groundTruthFine.first().size(), 201);  // every fine step, projected
+        QCOMPARE(scene.plain.first().size(), 11);
+        QVERIFY(!scene.density.isValid());  // an image mixture has no 2-D density to draw
+        // The final plain and DC states differ on the plane as they do in the images.
+        QVERIFY(scene.plain[0][10] != scene.compensated[0][10]);
+        QTest::keyClick(&window, Qt::Key_T, Qt::ControlModifier);
+        auto* view = child<TrajectoryGlView>(window, "trajectoryView");
+        QTRY_VERIFY(view->isVisible());
+        QCOMPARE(view->scene().particles(), 16);
+        // Clicking a solver state opens that sample's images at that step.
+        QSignalSpy clicked(view, &TrajectoryGlView::stateClicked);
+        view->setStep(4);
+        const QPoint state = view->dataToWidget(view->scene().compensated[5][4]).toPoint();
+        QVERIFY(view->hoverAt(state).valid);
+        const int particle = view->hoverAt(state).particle;
+        QTest::mouseClick(view, Qt::LeftButton, {}, state);
+        QCOMPARE(clicked.count(), 1);
+        QCOMPARE(child<ComparisonView>(window, "comparisonView")->step(), 4);
+        SampleDetailDialog* dialog = nullptr;
+        QTRY_VERIFY((dialog = window.findChild<SampleDetailDialog*>()) != nullptr);
+        QVERIFY2(dialog->description().contains(QStringLiteral("Sample %1 ").arg(particle)), qPrintable(dialog->description()));
+        QVERIFY(dialog->description().contains(QStringLiteral("t_4")));
+        QTest::keyClick(&window, Qt::Key_T, Qt::ControlModifier);
+        QTRY_VERIFY(child<ComparisonView>(window, "comparisonView")->isVisible());
     }
 };
 

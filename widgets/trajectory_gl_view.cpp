@@ -82,6 +82,9 @@ TrajectoryGlView::TrajectoryGlView(QWidget* parent) : QOpenGLWidget(parent) {
 }
 
 TrajectoryGlView::~TrajectoryGlView() {
+    // The base class destroys the context after this destructor: its signal must not call back
+    // into a half-destroyed view.
+    disconnect(m_contextConnection);
     makeCurrent();
     releaseGl();
     doneCurrent();
@@ -112,7 +115,9 @@ void TrajectoryGlView::initializeGL() {
         m_problem = tr("The trajectory view could not load the OpenGL 3.3 functions.");
         return;
     }
-    connect(context(), &QOpenGLContext::aboutToBeDestroyed, this, [this] {
+    // A context replaced while the view lives (e.g. re-parenting) takes our objects with it.
+    disconnect(m_contextConnection);
+    m_contextConnection = connect(context(), &QOpenGLContext::aboutToBeDestroyed, this, [this] {
         makeCurrent();
         releaseGl();
         doneCurrent();

@@ -157,4 +157,5 @@ private:
     std::unique_ptr<GlState> m_glState;
     ImGuiContext* m_imgui = nullptr;
     std::unique_ptr<ImGuiBridge> m_bridge;
+    QMetaObject::Connection m_contextConnection;
 };

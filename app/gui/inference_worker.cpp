@@ -521,6 +521,7 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     for (int b = 0; b < request.batchSize; ++b)
         result->sampleClasses.append(classes.defined() ? int(classes[b].item<int64_t>()) : -1);
     const std::vector<double> times = dcscope::MultistepSampler(model.schedule(), plainConfig).times();
+    result->stepTimes = QVector<double>(times.begin(), times.end());
     RunSteps plainSteps, compensatedSteps;
     if (display.points) {
         result->plainPaths = pathsOf(statesOf(plain));

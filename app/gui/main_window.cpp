@@ -12,6 +12,7 @@
 #include <QPushButton>
 #include <QRandomGenerator>
 #include <QSaveFile>
+#include <QThread>
 #include <QSettings>
 #include <QSignalBlocker>
 #include <QSpinBox>
@@ -143,7 +144,14 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
     if (!sampling && options.sampleOnStart) requestSampling();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+    // A running video export reads the shown result: stop it before the window goes.
+    if (m_videoThread) {
+        m_videoCancel->store(true);
+        m_videoThread->wait();
+        delete m_videoThread;
+    }
+}
 
 QWidget* MainWindow::createControlPanel() {
     auto* panel = new QWidget;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -30,6 +31,7 @@ class QProgressBar;
 class QPushButton;
 class QSpinBox;
 class QSplitter;
+class QThread;
 class QStackedWidget;
 class RatioCurveEditor;
 class TrajectoryGlView;
@@ -88,6 +90,10 @@ public:
     /// Saves the curve as a dcscope ratio file with its solver metadata, or as the reference's
     /// plain JSON list (`plainList`). Returns success.
     bool saveRatioFile(const QString& path, bool plainList = false);
+    /// Writes the shown comparison's denoising as a video on a thread of its own, with progress
+    /// in the status bar; Esc (Cancel) stops it. Returns false when one is running or nothing is shown.
+    bool startVideoExport(const QString& path);
+    bool isExportingVideo() const;
     /// Opens whatever a dropped path is: a package folder, a session, a ratio file or a PNG export.
     void openDroppedPath(const QString& path);
     /// Restores the settings a dcscope PNG was made with (its "dcscope" chunk) and samples them.
@@ -103,6 +109,8 @@ Q_SIGNALS:
     void samplingRequested(int requestId);
     /// Samples of that request are on screen; `complete`: with the ground truth and error curves.
     void resultShown(int requestId, bool complete);
+    /// A video export ended: written, or not (cancelled or failed, with the reason).
+    void videoExportFinished(bool written, const QString& message);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -214,7 +222,9 @@ private:
     QLabel* m_modelInfoLabel = nullptr;
     QMenu* m_recentMenu = nullptr;
     QAction* m_noisyStateAction = nullptr;
-    QAction* m_projectionAction = nullptr;  // image models: the trajectory view instead of the panes
+    QAction* m_projectionAction = nullptr;
+    QThread* m_videoThread = nullptr;             // the running video export, if any
+    std::shared_ptr<std::atomic<bool>> m_videoCancel;  // image models: the trajectory view instead of the panes
 
     QSplitter* m_mainSplitter = nullptr;
     QSplitter* m_centralSplitter = nullptr;

@@ -28,6 +28,7 @@
 #include <QStackedWidget>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QThread>
 
 #include <cstdio>
 #include <functional>
@@ -46,6 +47,7 @@
 #include "ratio_curve_editor.h"
 #include "solver_choices.h"
 #include "trajectory_gl_view.h"
+#include "video_export.h"
 
 namespace {
 
@@ -109,6 +111,10 @@ void MainWindow::createMenus() {
     const QString paneNames[] = {tr("&Plain pane…"), tr("&DC pane…"), tr("&Ground-truth pane…")};
     for (int pane = 0; pane < 3; ++pane)
         panes->addAction(paneNames[pane], this, [this, pane] { exportPane(pane); })->setObjectName(QStringLiteral("exportPaneAction%1").arg(pane));
+    file->addAction(tr("Export &video of the steps…"), this, [this] {
+        askForPath(this, tr("Export video"), QStringLiteral("Videos (*.avi *.mp4)"), QFileDialog::AcceptSave, QFileDialog::AnyFile,
+                   [this](const QString& path) { startVideoExport(path); }, QStringLiteral("avi"));
+    })->setObjectName(QStringLiteral("exportVideoAction"));
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -128,7 +134,10 @@ void MainWindow::createMenus() {
     QAction* sample = edit->addAction(tr("&Sample"), this, &MainWindow::requestSampling);
     sample->setObjectName(QStringLiteral("sampleAction"));
     sample->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
-    QAction* cancel = edit->addAction(tr("&Cancel sampling"), this, [this] { m_controller.cancel(); });
+    QAction* cancel = edit->addAction(tr("&Cancel sampling"), this, [this] {
+        m_controller.cancel();
+        if (m_videoCancel) m_videoCancel->store(true);
+    });
     cancel->setObjectName(QStringLiteral("cancelAction"));
     cancel->setShortcut(QKeySequence(Qt::Key_Escape));
 
@@ -510,6 +519,50 @@ void MainWindow::exportPane(int pane) {
 void MainWindow::exportComparison() {
     askForPath(this, tr("Export comparison as PNG"), kPngFilter, QFileDialog::AcceptSave, QFileDialog::AnyFile,
                [this](const QString& path) { writeComparisonPng(path); }, QStringLiteral("png"));
+}
+
+bool MainWindow::isExportingVideo() const { return m_videoThread != nullptr; }
+
+bool MainWindow::startVideoExport(const QString& path) {
+    if (m_videoThread) {
+        showError(this, tr("%1: a video export is still running").arg(path));
+        return false;
+    }
+    if (!m_shownResult || m_shownResult->predictionFrames.isEmpty()) {
+        showError(this, tr("%1: nothing to export: sample an image model first").arg(path));
+        return false;
+    }
+    VideoExportInput input;
+    input.predictions = m_shownResult->predictionFrames;
+    input.states = m_shownResult->stateFrames;
+    input.stepTimes = m_shownResult->stepTimes;
+    input.plainName = m_shownResult->solverName;
+    input.compensatedName = m_shownResult->solverName + QStringLiteral(" + DC");
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    m_videoCancel = cancel;
+    // The export only reads its copied input; progress and the end come back as queued calls.
+    m_videoThread = QThread::create([this, path, input, cancel] {
+        const VideoExportResult result = exportComparisonVideo(path, input, VideoExportOptions{}, [this, cancel](int done, int total) {
+            QMetaObject::invokeMethod(this, [this, done, total] {
+                statusBar()->showMessage(tr("Exporting video: frame %1 of %2 (Esc cancels)").arg(done).arg(total));
+            }, Qt::QueuedConnection);
+            return !cancel->load();
+        });
+        QMetaObject::invokeMethod(this, [this, path, result] {
+            m_videoThread->wait();
+            delete m_videoThread;
+            m_videoThread = nullptr;
+            m_videoCancel.reset();
+            const QString message = result.written    ? tr("Exported %1 frames (%2x%3) to %4").arg(result.frames).arg(result.frameSize.width()).arg(result.frameSize.height()).arg(path)
+                                    : result.cancelled ? tr("Video export cancelled; nothing was written")
+                                                       : result.error;
+            statusBar()->showMessage(message);
+            if (!result.written && !result.cancelled) showError(this, message);
+            Q_EMIT videoExportFinished(result.written, message);
+        }, Qt::QueuedConnection);
+    });
+    m_videoThread->start();
+    return true;
 }
 
 bool MainWindow::openPngSettings(const QString& path) {

@@ -51,6 +51,7 @@ struct SamplingResult {
     /// truth and the difference maps are filled once the ground truth is known.
     QVector<ComparisonFrame> predictionFrames;
     QVector<ComparisonFrame> stateFrames;
+    QVector<double> stepTimes;          ///< t_0..t_S of the coarse grid
     static constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
     double plainMse = kUnknown;         ///< final state against the ground truth's (NaN: no ground truth)
     double compensatedMse = kUnknown;

@@ -674,7 +674,7 @@ bool MainWindow::restoreLastSession() {
 
 void MainWindow::closeEvent(QCloseEvent* event) {
     if (m_options.restoreGeometry) saveWindowState();
-    if (m_options.restoreLastSession && m_screenshotTaken == false && m_options.screenshotPath.isEmpty()) {
+    if (m_options.restoreLastSession && m_options.screenshotPath.isEmpty()) {
         QDir().mkpath(QFileInfo(lastSessionPath()).absolutePath());
         try {
             ::saveSession(lastSessionPath(), currentSession());

@@ -94,6 +94,10 @@ VideoExportResult exportComparisonVideo(const QString& path, const VideoExportIn
     }
     // Same folder and suffix (the suffix picks the container), another name until complete.
     const QFileInfo info(path);
+    if (!info.dir().exists()) {
+        result.error = QObject::tr("%1: cannot write the video there (no such folder)").arg(path);
+        return result;
+    }
     const std::string partial = (info.dir().filePath(QStringLiteral(".%1.partial.%2").arg(info.completeBaseName(), suffix))).toStdString();
     const int steps = int(input.predictions.size());
     const int total = steps * std::max(1, options.framesPerStep) + std::max(0, options.holdFrames);

@@ -75,52 +75,79 @@ QImage composeVideoFrame(const VideoExportInput& input, int step) {
     return frame;
 }
 
-VideoExportResult exportComparisonVideo(const QString& path, const VideoExportInput& input, const VideoExportOptions& options,
-                                        const std::function<bool(int, int)>& progress) {
+namespace {
+
+/// Where the video is written until complete: the same folder (so renaming is atomic) and
+/// suffix (the suffix picks OpenCV's container), a hidden name.
+std::string partialPath(const QString& path) {
+    const QFileInfo info(path);
+    return info.dir().filePath(QStringLiteral(".%1.partial.%2").arg(info.completeBaseName(), info.suffix().toLower())).toStdString();
+}
+
+/// The writer for `suffix`, opened on `file`: MJPG for .avi; for .mp4 the first MPEG-4 encoder
+/// this OpenCV has (mp4v, else avc1). Not opened when none works.
+cv::VideoWriter openWriter(const std::string& file, const QString& suffix, double fps, const QSize& size) {
+    const cv::Size frameSize(size.width(), size.height());
+    if (suffix == QLatin1String("avi")) return cv::VideoWriter(file, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, frameSize, true);
+    for (const char* code : {"mp4v", "avc1"}) {
+        cv::VideoWriter writer(file, cv::VideoWriter::fourcc(code[0], code[1], code[2], code[3]), fps, frameSize, true);
+        if (writer.isOpened()) return writer;
+    }
+    return {};
+}
+
+VideoExportResult writeVideo(const QString& path, const VideoExportInput& input, const VideoExportOptions& options,
+                             const std::function<bool(int, int)>& progress) {
     VideoExportResult result;
     if (input.predictions.isEmpty() || input.predictions.first().plain.isEmpty()) {
         result.error = QObject::tr("%1: nothing to export (sample first)").arg(path);
         return result;
     }
     const QString suffix = QFileInfo(path).suffix().toLower();
-    int fourcc = 0;
-    if (suffix == QLatin1String("avi"))
-        fourcc = cv::VideoWriter::fourcc('M', 'J', 'P', 'G');
-    else if (suffix == QLatin1String("mp4"))
-        fourcc = cv::VideoWriter::fourcc('m', 'p', '4', 'v');
-    else {
+    if (suffix != QLatin1String("avi") && suffix != QLatin1String("mp4")) {
         result.error = QObject::tr("%1: the video must end in .avi or .mp4").arg(path);
         return result;
     }
-    // Same folder and suffix (the suffix picks the container), another name until complete.
     const QFileInfo info(path);
     if (!info.dir().exists()) {
         result.error = QObject::tr("%1: cannot write the video there (no such folder)").arg(path);
         return result;
     }
-    const std::string partial = (info.dir().filePath(QStringLiteral(".%1.partial.%2").arg(info.completeBaseName(), suffix))).toStdString();
+    const std::string partial = partialPath(path);
     const int steps = int(input.predictions.size());
     const int total = steps * std::max(1, options.framesPerStep) + std::max(0, options.holdFrames);
-    const QImage first = composeVideoFrame(input, 0);
-    result.frameSize = first.size();
-    cv::VideoWriter writer(partial, fourcc, options.framesPerSecond, cv::Size(first.width(), first.height()), true);
-    if (!writer.isOpened()) {
-        result.error = suffix == QLatin1String("mp4")
-                           ? QObject::tr("%1: no MP4 encoder here (OpenCV could not open one); use .avi").arg(path)
-                           : QObject::tr("%1: cannot write the video there").arg(path);
-        return result;
-    }
+    QImage frame = composeVideoFrame(input, 0);
+    result.frameSize = frame.size();
+    const double fps = options.framesPerSecond > 0.0 ? options.framesPerSecond : 8.0;
+    cv::VideoWriter writer = openWriter(partial, suffix, fps, frame.size());
     const auto remove = [&] {
         writer.release();
         std::error_code ignored;
         std::filesystem::remove(partial, ignored);
     };
+    if (!writer.isOpened()) {
+        remove();  // a backend that gave up may have left an empty file
+        result.error = suffix == QLatin1String("mp4")
+                           ? QObject::tr("%1: no MP4 encoder here (OpenCV could not open one); use .avi").arg(path)
+                           : QObject::tr("%1: cannot write the video there").arg(path);
+        return result;
+    }
+    // Each step is drawn once and written for all of its frames.
+    cv::Mat bgr;
+    int shownStep = -1;
     for (int done = 0; done < total; ++done) {
         const int step = std::min(steps - 1, done / std::max(1, options.framesPerStep));
-        const QImage frame = step == 0 ? first : composeVideoFrame(input, step);
-        const cv::Mat rgb(frame.height(), frame.width(), CV_8UC3, const_cast<uchar*>(frame.constBits()), size_t(frame.bytesPerLine()));
-        cv::Mat bgr;
-        cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+        if (step != shownStep) {
+            if (step != 0) frame = composeVideoFrame(input, step);
+            if (frame.size() != result.frameSize) {  // steps with other image sizes cannot share one video
+                remove();
+                result.error = QObject::tr("%1: step %2's images differ in size from step 0's").arg(path).arg(step);
+                return result;
+            }
+            const cv::Mat rgb(frame.height(), frame.width(), CV_8UC3, const_cast<uchar*>(frame.constBits()), size_t(frame.bytesPerLine()));
+            cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+            shownStep = step;
+        }
         writer.write(bgr);
         result.frames = done + 1;
         if (progress && !progress(done + 1, total)) {
@@ -130,6 +157,13 @@ VideoExportResult exportComparisonVideo(const QString& path, const VideoExportIn
         }
     }
     writer.release();
+    // VideoWriter::write reports nothing: a full disk shows as a missing or empty file.
+    std::error_code sizeError;
+    if (std::filesystem::file_size(partial, sizeError) == 0 || sizeError) {
+        remove();
+        result.error = QObject::tr("%1: the video could not be written (disk full?)").arg(path);
+        return result;
+    }
     std::error_code error;
     std::filesystem::rename(partial, path.toStdString(), error);  // atomic: the old file or the whole new one
     if (error) {
@@ -139,4 +173,20 @@ VideoExportResult exportComparisonVideo(const QString& path, const VideoExportIn
     }
     result.written = true;
     return result;
+}
+
+}  // namespace
+
+VideoExportResult exportComparisonVideo(const QString& path, const VideoExportInput& input, const VideoExportOptions& options,
+                                        const std::function<bool(int, int)>& progress) {
+    // It runs on a thread of its own in the window: nothing may escape it (std::terminate).
+    try {
+        return writeVideo(path, input, options, progress);
+    } catch (const std::exception& error) {  // cv::Exception, dcscope::Error (tiles of different sizes)
+        std::error_code ignored;
+        std::filesystem::remove(partialPath(path), ignored);
+        VideoExportResult result;
+        result.error = QObject::tr("%1: %2").arg(path, QString::fromStdString(error.what()).simplified());
+        return result;
+    }
 }

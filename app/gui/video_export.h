@@ -40,9 +40,11 @@ struct VideoExportResult {
 QImage composeVideoFrame(const VideoExportInput& input, int step);
 
 /// Writes the video with OpenCV's VideoWriter: `.avi` as MJPG (always available), `.mp4` as
-/// mp4v where the codec exists (else a one-line error suggesting .avi). The file is written
-/// under a temporary name beside `path` and renamed when complete, so `path` is never a partial
-/// video. `progress(done, total)` is called after each frame; returning false cancels (the
-/// partial file is removed). Runs on the caller's thread (no GUI access: any thread).
+/// mp4v or avc1 where OpenCV has one (else a one-line error suggesting .avi). The file is
+/// written under a temporary name beside `path` and renamed when complete, so `path` is never a
+/// partial video. `progress(done, total)` is called after each frame; returning false cancels
+/// (the partial file is removed). Runs on the caller's thread (no GUI access: any thread).
+/// Never throws: every failure (OpenCV's, images of different sizes, a full disk) is `error`,
+/// one line naming `path`.
 VideoExportResult exportComparisonVideo(const QString& path, const VideoExportInput& input, const VideoExportOptions& options,
                                         const std::function<bool(int done, int total)>& progress = {});

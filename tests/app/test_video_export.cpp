@@ -109,6 +109,51 @@ private Q_SLOTS:
         QVERIFY(empty.error.contains(QStringLiteral("nothing to export")));
     }
 
+    void failuresAreOneLineAndLeaveNoFile() {
+        // Tiles of different sizes: the export grid throws; the export must not (it runs on a thread).
+        VideoExportInput mixed = input();
+        mixed.predictions[0].compensated[1] = QImage(4, 4, QImage::Format_Grayscale8);
+        const QString mixedPath = m_folder.filePath(QStringLiteral("mixed.avi"));
+        const VideoExportResult thrown = exportComparisonVideo(mixedPath, mixed, VideoExportOptions{});
+        QVERIFY(!thrown.written && !thrown.cancelled);
+        QVERIFY2(thrown.error.startsWith(mixedPath) && !thrown.error.contains(QLatin1Char('\n')), qPrintable(thrown.error));
+        QVERIFY(!QFileInfo::exists(mixedPath));
+        // A later step whose images are larger cannot go into the same video.
+        VideoExportInput grown = input();
+        for (QVector<QImage>* pane : {&grown.states[2].plain, &grown.states[2].compensated, &grown.states[2].groundTruth})
+            for (QImage& image : *pane) image = grey(60).scaled(200, 200);  // larger than the ~96 px the grid enlarges 8x8 tiles to
+        const VideoExportResult sized = exportComparisonVideo(m_folder.filePath(QStringLiteral("grown.avi")), grown, VideoExportOptions{});
+        QVERIFY2(!sized.written && sized.error.contains(QStringLiteral("step 2")), qPrintable(sized.error));
+        QVERIFY(!QFileInfo::exists(m_folder.filePath(QStringLiteral("grown.avi"))));
+        // The final name is taken by a folder: the rename fails and the partial file goes.
+        const QString folderPath = m_folder.filePath(QStringLiteral("taken.avi"));
+        QVERIFY(QDir().mkpath(folderPath));
+        const VideoExportResult taken = exportComparisonVideo(folderPath, input(), VideoExportOptions{});
+        QVERIFY(!taken.written && !taken.cancelled);
+        QVERIFY2(taken.error.startsWith(folderPath) && !taken.error.contains(QLatin1Char('\n')), qPrintable(taken.error));
+        QVERIFY(QFileInfo(folderPath).isDir());
+        QVERIFY(!QDir(m_folder.path()).entryList(QDir::Hidden | QDir::Files).join(QLatin1Char(' ')).contains(QStringLiteral("partial")));
+    }
+
+    void mp4IsWrittenOrRefusedInOneLine() {
+        const QString path = m_folder.filePath(QStringLiteral("steps.mp4"));
+        const VideoExportResult result = exportComparisonVideo(path, input(), VideoExportOptions{});
+        if (!result.written) {
+            // No MPEG-4 encoder in this OpenCV: say so, naming the file and the way out.
+            QVERIFY2(result.error.startsWith(path) && result.error.contains(QStringLiteral(".avi")) &&
+                         !result.error.contains(QLatin1Char('\n')),
+                     qPrintable(result.error));
+            QVERIFY(!QFileInfo::exists(path));
+            QSKIP("no MP4 encoder in this OpenCV build");
+        }
+        cv::VideoCapture capture(path.toStdString());
+        QVERIFY(capture.isOpened());
+        cv::Mat frame;
+        QVERIFY(capture.read(frame));
+        QCOMPARE(frame.cols, result.frameSize.width());
+        QCOMPARE(frame.rows, result.frameSize.height());
+    }
+
     void theWindowExportsOnAThreadOfItsOwn() {
         qputenv("XDG_CACHE_HOME", m_folder.filePath(QStringLiteral("cache")).toLocal8Bit());
         qputenv("XDG_CONFIG_HOME", m_folder.filePath(QStringLiteral("config")).toLocal8Bit());
@@ -121,10 +166,13 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() && window.lastResult()->hasGroundTruth, 60000);
         QSignalSpy finished(&window, &MainWindow::videoExportFinished);
         const QString path = m_folder.filePath(QStringLiteral("window.avi"));
+        QElapsedTimer clock;
+        clock.start();
         QVERIFY(window.startVideoExport(path));
         QVERIFY(window.isExportingVideo());
         QVERIFY(!window.startVideoExport(path));  // one at a time
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+        qInfo("window's video export took %lld ms: %s", clock.elapsed(), qPrintable(finished.first().last().toString()));
         QVERIFY2(finished.first().first().toBool(), qPrintable(finished.first().last().toString()));
         QVERIFY(!window.isExportingVideo());
         cv::VideoCapture capture(path.toStdString());

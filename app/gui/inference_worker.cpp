@@ -21,6 +21,7 @@
 #include "dcscope/solver.h"
 #include "dcscope/threads.h"
 #include "app_version.h"
+#include "solver_choices.h"
 #include "tensor_conversion.h"
 
 namespace {
@@ -273,7 +274,7 @@ TrajectoryScene trajectoryScene(const dcscope::DiffusionModel& model, const Kept
     scene.compensated = projectedPaths(statesOf(dc), project);
     scene.compensationNorm = compensationNorms(dc, times);
     scene.plainName = solverName;
-    scene.compensatedName = solverName + QStringLiteral(" + DC");
+    scene.compensatedName = compensatedSolverName(solverName);
     const auto* mixture = dynamic_cast<const dcscope::GaussianMixtureModel*>(&model);
     if (mixture && mixture->means().size(1) == 2 && !project) {
         // The unconditional data distribution: every component, equally weighted.

@@ -58,7 +58,7 @@ const QColor kFileOverlayColor(150, 110, 60);
 
 QVector<double> onesOfSize(int count) { return QVector<double>(count, 1.0); }
 
-QString compensatedName(const QString& solverName) { return solverName + QStringLiteral(" + DC"); }
+QString compensatedName(const QString& solverName) { return compensatedSolverName(solverName); }
 
 QString groundTruthName(const SamplingResult& result) {
     return QObject::tr("ground truth (%1, %2 fine steps)").arg(result.groundTruthSolver).arg(result.groundTruthFineSteps);

@@ -222,9 +222,9 @@ private:
     QLabel* m_modelInfoLabel = nullptr;
     QMenu* m_recentMenu = nullptr;
     QAction* m_noisyStateAction = nullptr;
-    QAction* m_projectionAction = nullptr;
+    QAction* m_projectionAction = nullptr;        // image models: the trajectory view instead of the panes
     QThread* m_videoThread = nullptr;             // the running video export, if any
-    std::shared_ptr<std::atomic<bool>> m_videoCancel;  // image models: the trajectory view instead of the panes
+    std::shared_ptr<std::atomic<bool>> m_videoCancel;  // set to stop it
 
     QSplitter* m_mainSplitter = nullptr;
     QSplitter* m_centralSplitter = nullptr;

@@ -537,7 +537,7 @@ bool MainWindow::startVideoExport(const QString& path) {
     input.states = m_shownResult->stateFrames;
     input.stepTimes = m_shownResult->stepTimes;
     input.plainName = m_shownResult->solverName;
-    input.compensatedName = m_shownResult->solverName + QStringLiteral(" + DC");
+    input.compensatedName = compensatedSolverName(m_shownResult->solverName);
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     m_videoCancel = cancel;
     // The export only reads its copied input; progress and the end come back as queued calls.

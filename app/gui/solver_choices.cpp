@@ -23,3 +23,5 @@ int solverChoiceIndex(dcscope::SolverType type, dcscope::UniPCVariant variant) {
         if (choices[i].type == type && (type != dcscope::SolverType::UniPC || choices[i].variant == variant)) return i;
     return -1;
 }
+
+QString compensatedSolverName(const QString& solverName) { return solverName + QStringLiteral(" + DC"); }

@@ -17,3 +17,7 @@ struct SolverChoice {
 const QVector<SolverChoice>& solverChoices();
 /// The index of (type, variant) in solverChoices() (variant ignored for non-UniPC), or -1.
 int solverChoiceIndex(dcscope::SolverType type, dcscope::UniPCVariant variant);
+
+/// The name of a solver with dynamic compensation, e.g. "UniPC (bh2) + DC" (everywhere the
+/// window names the DC run).
+QString compensatedSolverName(const QString& solverName);

@@ -646,7 +646,7 @@ void MainWindow::onSamplesReady(std::shared_ptr<const SamplingResult> result) {
     if (result->requestId != m_currentRequestId) return;
     // Previews of the finished runs may still be pending; the final samples replace them.
     if (m_pendingStep && m_pendingStep->run != SamplingRun::GroundTruth) m_pendingStep.reset();
-    showSamples(*result, false);
+    showSamples(result, false);
     m_errorChart->clearSeries();
     m_errorInfoLabel->setText(tr("Computing the ground truth…"));
     m_errorInfoLabel->show();
@@ -662,7 +662,7 @@ void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
     m_lastResult = result;
     setRunning(false);
     m_progressBar->setValue(kProgressResolution);
-    showSamples(*result, true);
+    showSamples(result, true);
     showErrorCurves(*result);
     statusBar()->showMessage(resultStatus(*result));
     Q_EMIT resultShown(result->requestId, true);
@@ -672,9 +672,10 @@ void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
         QTimer::singleShot(kScreenshotSettleMs, this, [this] { finishScreenshot(true); });
 }
 
-void MainWindow::showSamples(const SamplingResult& result, bool complete) {
+void MainWindow::showSamples(const std::shared_ptr<const SamplingResult>& shown, bool complete) {
+    const SamplingResult& result = *shown;
     takeQuickSearchRatios(result);
-    m_shownResult = std::make_shared<const SamplingResult>(result);
+    m_shownResult = shown;  // immutable: shared, not copied (it holds every step's images)
     if (!result.predictionFrames.isEmpty()) {
         m_comparison->setFrames(result.predictionFrames, result.stateFrames, /*keepStep=*/true);
         if (!complete && m_groundTruthCheck->isChecked())
@@ -687,7 +688,7 @@ void MainWindow::showSamples(const SamplingResult& result, bool complete) {
     // Image models have a scene (their projection) once the ground truth is known.
     if (!result.plainPaths.isEmpty() || (complete && !result.trajectoryScene.groundTruth.isEmpty()))
         m_trajectoryView->setScene(result.trajectoryScene, m_trajectoryView->scene().groundTruth.isEmpty());
-    onStepShown(m_viewStack->currentWidget() == m_trajectoryView ? m_trajectoryView->step() : m_comparison->step());
+    onStepShown(shownStep());
 }
 
 void MainWindow::updateCaptions(const SamplingResult* result) {
@@ -733,7 +734,11 @@ void MainWindow::showErrorCurves(const SamplingResult& result) {
     m_errorInfoLabel->hide();
     m_errorChart->setSeries(result.solverName, result.plainError, kPlainColor);
     m_errorChart->setSeries(compensatedName(result.solverName), result.compensatedError, kCompensatedColor);
-    onStepShown(m_viewStack->currentWidget() == m_trajectoryView ? m_trajectoryView->step() : m_comparison->step());
+    onStepShown(shownStep());
+}
+
+int MainWindow::shownStep() const {
+    return m_viewStack->currentWidget() == m_trajectoryView ? m_trajectoryView->step() : m_comparison->step();
 }
 
 void MainWindow::onStepShown(int step) {

@@ -144,12 +144,13 @@ private:
     void applyPendingStep();
     void onSamplesReady(std::shared_ptr<const SamplingResult> result);
     void onFinished(std::shared_ptr<const SamplingResult> result);
-    void showSamples(const SamplingResult& result, bool complete);
+    void showSamples(const std::shared_ptr<const SamplingResult>& result, bool complete);
     void showErrorCurves(const SamplingResult& result);
     void updateCaptions(const SamplingResult* result);
     void onCancelled(int requestId);
     void onFailed(int requestId, const QString& message);
     void onStepShown(int step);
+    int shownStep() const;  // of the view on screen (panes or trajectories)
     void setRunning(bool running);
     QString resultStatus(const SamplingResult& result) const;
     void finishScreenshot(bool succeeded);

@@ -14,6 +14,7 @@
 #include "error_dialog.h"
 #include "image_grid_view.h"
 #include "main_window.h"
+#include "support/window_test_support.h"
 #include "ratio_curve_editor.h"
 #include "trajectory_gl_view.h"
 
@@ -25,12 +26,7 @@ MainWindow::Options builtinOptions(const QString& spec) {
     return options;
 }
 
-template <typename T>
-T* child(const QWidget& window, const char* name) {
-    T* found = window.findChild<T*>(QString::fromLatin1(name));
-    if (!found) qFatal("no child widget named %s", name);
-    return found;
-}
+using dcscope::testing::child;
 
 }  // namespace
 
@@ -45,8 +41,7 @@ private:
 private Q_SLOTS:
     void initTestCase() {
         QVERIFY(m_home.isValid());
-        qputenv("XDG_CACHE_HOME", m_home.filePath(QStringLiteral("cache")).toLocal8Bit());
-        qputenv("XDG_CONFIG_HOME", m_home.filePath(QStringLiteral("config")).toLocal8Bit());
+        dcscope::testing::useTemporaryHome(m_home);
     }
 
     void init() {

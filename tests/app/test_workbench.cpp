@@ -17,6 +17,7 @@
 #include "error_dialog.h"
 #include "image_grid_view.h"
 #include "main_window.h"
+#include "support/window_test_support.h"
 #include "ratio_curve_editor.h"
 #include "reproduction_png.h"
 #include "sample_detail_dialog.h"
@@ -27,12 +28,7 @@ namespace {
 
 constexpr int kTimeoutMs = 60000;
 
-template <typename T>
-T* child(const QWidget& window, const char* name) {
-    T* found = window.findChild<T*>(QString::fromLatin1(name));
-    if (!found) qFatal("no child widget named %s", name);
-    return found;
-}
+using dcscope::testing::child;
 
 MainWindow::Options imageModel() {
     MainWindow::Options options;
@@ -71,8 +67,7 @@ private:
 private Q_SLOTS:
     void initTestCase() {
         QVERIFY(m_home.isValid());
-        qputenv("XDG_CACHE_HOME", m_home.filePath(QStringLiteral("cache")).toLocal8Bit());
-        qputenv("XDG_CONFIG_HOME", m_home.filePath(QStringLiteral("config")).toLocal8Bit());
+        dcscope::testing::useTemporaryHome(m_home);
     }
 
     void init() {

@@ -19,6 +19,10 @@ namespace dcscope {
 namespace {
 
 constexpr size_t kMaxDecodedBytes = size_t(1) << 30;
+// A text chunk dcscope writes (a reproduction record) is a few KiB; 8 MB is libpng's own default.
+constexpr png_alloc_size_t kMaxChunkBytes = 8000000;
+// The chunks the reader needs besides the critical ones: transparency for png_set_expand, text.
+constexpr png_byte kChunksToRead[] = "tRNS\0tEXt\0zTXt\0iTXt\0";
 
 struct Context {
     const std::string* input = nullptr;  // reading
@@ -166,9 +170,33 @@ void checkKeyword(const std::string& keyword) {
     if (!ok) throw Error(ErrorCode::InvalidArgument, "png: text keyword '" + keyword + "' must be 1-79 printable ASCII characters");
 }
 
+uint32_t bigEndian32(const std::string& bytes, size_t at) {
+    uint32_t value = 0;
+    for (size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<unsigned char>(bytes[at + i]);
+    return value;
+}
+
+// The file is in memory, so a chunk that declares more bytes than follow it is truncated or
+// damaged: refuse it before libpng sizes a buffer by the declared length.
+void checkChunkLengths(const std::string& bytes, const std::string& source) {
+    size_t at = 8;
+    while (at + 12 <= bytes.size()) {
+        const uint64_t length = bigEndian32(bytes, at);
+        std::string type = bytes.substr(at + 4, 4);
+        for (char& c : type)
+            if (c < 0x20 || c > 0x7e) c = '?';  // the message stays one printable line
+        if (length > bytes.size() - at - 12)
+            throw Error(ErrorCode::BadFile, source + ": damaged or truncated PNG (chunk '" + type + "' declares " + std::to_string(length) +
+                                                " bytes, " + std::to_string(bytes.size() - at - 12) + " follow)");
+        if (type == "IEND") return;
+        at += 12 + length;
+    }
+}
+
 DecodedPng decode(const std::string& bytes, const std::string& source, bool keepPixels) {
     if (bytes.size() < 8 || png_sig_cmp(reinterpret_cast<png_const_bytep>(bytes.data()), 0, 8) != 0)
         throw Error(ErrorCode::BadFile, source + ": not a PNG file (bad signature)");
+    checkChunkLengths(bytes, source);
     Context context;
     context.input = &bytes;
     ReadGuard guard;
@@ -179,6 +207,11 @@ DecodedPng decode(const std::string& bytes, const std::string& source, bool keep
     png_set_read_fn(guard.png, &context, onRead);
     // A damaged ancillary chunk (a text chunk among them) is an error, not silently dropped.
     png_set_crc_action(guard.png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    // Only the chunks dcscope reads are parsed: the others (an ICC profile declaring a 2 GB
+    // profile, say) are skipped unread. Decompressed text is capped like any chunk.
+    png_set_keep_unknown_chunks(guard.png, PNG_HANDLE_CHUNK_NEVER, nullptr, -1);
+    png_set_keep_unknown_chunks(guard.png, PNG_HANDLE_CHUNK_AS_DEFAULT, kChunksToRead, int(sizeof(kChunksToRead) / 5));
+    png_set_chunk_malloc_max(guard.png, kMaxChunkBytes);
     const auto failed = [&] { return Error(ErrorCode::BadFile, source + ": damaged or truncated PNG (" + context.error + ")"); };
     Header header;
     if (!readHeader(guard.png, guard.info, &header)) throw failed();

@@ -4,6 +4,8 @@
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
+#include <sys/resource.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,6 +54,12 @@ std::string bigEndian(uint32_t value) {
 // A chunk with a correct CRC, for building files libpng must refuse for what they say.
 std::string chunk(const std::string& type, const std::string& data) {
     return bigEndian(uint32_t(data.size())) + type + data + bigEndian(crc32(type + data));
+}
+
+long peakResidentKiB() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
 }
 
 std::string errorOf(const std::function<void()>& body) {
@@ -210,6 +218,28 @@ private Q_SLOTS:
             const std::string message = errorOf([&, w = width, h = height] { dcscope::decodePng(header(w, h), "huge.png"); });
             QVERIFY2(message.rfind("huge.png: ", 0) == 0, message.c_str());
         }
+        // A chunk declaring more bytes than the file holds is refused before anything is sized by
+        // that length (libpng only warns about an oversized chunk and allocates it: 1.8 GB here).
+        const std::string good = dcscope::encodePng(patternImage(3, 3, 1), kChunks);
+        const size_t afterHeader = 8 + 25;
+        const std::string oversized = good.substr(0, afterHeader) + bigEndian(0x6f000000u) + "tEXtkey\0value" + good.substr(afterHeader);
+        const long peakBefore = peakResidentKiB();
+        const std::string message = errorOf([&] { dcscope::decodePng(oversized, "big.png"); });
+        QCOMPARE(message, std::string("big.png: damaged or truncated PNG (chunk 'tEXt' declares 1862270976 bytes, ") +
+                              std::to_string(oversized.size() - afterHeader - 12) + " follow)");
+        QVERIFY2(peakResidentKiB() - peakBefore < 64 * 1024, std::to_string(peakResidentKiB() - peakBefore).c_str());
+        // Non-printable chunk type bytes stay out of the one-line message.
+        const std::string oddType = good.substr(0, afterHeader) + bigEndian(0x7fffffffu) + std::string("t\nX\x01", 4) + good.substr(afterHeader);
+        QVERIFY2(errorOf([&] { dcscope::decodePng(oddType, "odd.png"); }).find("chunk 't?X?' declares") != std::string::npos,
+                 errorOf([&] { dcscope::decodePng(oddType, "odd.png"); }).c_str());
+
+        // Ancillary chunks dcscope never reads (an ICC profile, a time stamp) are skipped unread.
+        const std::string withProfile = good.substr(0, afterHeader) + chunk("iCCP", std::string("icc\0\0\x78\x01garbage", 14)) +
+                                        chunk("tIME", "bad") + good.substr(afterHeader);
+        const auto decoded = dcscope::decodePng(withProfile, "icc.png");
+        QCOMPARE(decoded.image.pixels, patternImage(3, 3, 1).pixels);
+        QVERIFY(dcscope::findPngText(decoded.text, "dcscope"));
+
         // Only a signature and an end.
         QVERIFY(errorOf([&] { dcscope::decodePng(signature + chunk("IEND", ""), "bare.png"); }).rfind("bare.png: ", 0) == 0);
     }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli_commands.h"
 #include "cli_common.h"
@@ -58,34 +59,23 @@ void runEvaluate(const EvaluateFlags& flags) {
     const SolverConfig base = toSolverConfig(flags.solver);
     const GroundTruthOptions truthOptions = toGroundTruthOptions(flags.truth);
 
-    std::vector<EvaluationEntry> entries{{solverLabel(base), base}};
+    std::vector<std::pair<std::string, std::vector<double>>> dcRatios;
     for (const auto& path : flags.ratios) {
-        SolverConfig config = base;
-        config.ratios = ratiosForConfig(path, base);
+        dcRatios.emplace_back(std::filesystem::path(path).filename().string(), ratiosForConfig(path, base));
         warnOnMismatch(path, base, flags.cfg, model->info().source);
-        entries.push_back({solverLabel(base) + "+DC(" + std::filesystem::path(path).filename().string() + ")", config});
     }
-    if (!flags.cpr.empty()) {
-        SolverConfig config = base;
-        config.ratios = cprRatiosForConfig(flags.cpr, base, flags.cfg);
-        entries.push_back({solverLabel(base) + "+CPR", config});
-    }
-    if (!flags.noBaselines) {
-        for (SolverType type : {SolverType::DpmSolverPlusPlus, SolverType::Ddim}) {
-            if (type == base.solver) continue;
-            SolverConfig config = base;
-            config.solver = type;
-            config.order = type == SolverType::Ddim ? 1 : 2;
-            config.disabledCorrectors.clear();
-            entries.push_back({solverLabel(config), config});
-        }
-    }
+    std::optional<std::vector<double>> cprRatios;
+    if (!flags.cpr.empty()) cprRatios = cprRatiosForConfig(flags.cpr, base, flags.cfg);
+    const std::vector<EvaluationEntry> entries = heldOutEntries(base, dcRatios, cprRatios, !flags.noBaselines);
 
+    HeldOutSettings settings;
+    settings.guidance = flags.cfg;
+    settings.datapoints = flags.heldout;
+    settings.seed = flags.seed;
+    settings.groundTruth = truthOptions;
+    settings.device = parseDevice(flags.model.device);
+    const HeldOutEvaluation evaluation = runHeldOutEvaluation(*model, entries, settings, &interruptToken());
     const uint64_t firstSeed = flags.seed + kHeldOutSeedOffset;
-    const Datapoints data = makeDatapoints(*model, firstSeed, flags.heldout);
-    GuidedDenoiser denoiser(*model, Conditioning{data.classes, flags.cfg}, &interruptToken());
-    const HeldOutEvaluation evaluation =
-        evaluateHeldOut(denoiser, data.noise.to(parseDevice(flags.model.device)), entries, truthOptions);
 
     std::printf("held-out evaluation: %s, nfe %d, cfg %g, %d datapoints (seeds %llu..%llu), ground-truth error max %.3e, rms %.3e\n",
                 model->info().source.c_str(), base.steps, flags.cfg, flags.heldout, static_cast<unsigned long long>(firstSeed),

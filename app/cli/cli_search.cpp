@@ -32,27 +32,23 @@ struct SearchFlags {
 void runSearch(const SearchFlags& flags) {
     const auto model = openModel(flags.model);
     const SolverConfig config = toSolverConfig(flags.solver);
-    SearchOptions options = flags.search;
-    options.optimizer = parseRatioOptimizer(flags.optimizer);
-    validate(options);  // before the ground truth is computed
-    const GroundTruthOptions truthOptions = toGroundTruthOptions(flags.truth);
-    const Datapoints data = makeDatapoints(*model, flags.seed, flags.datapoints);
-    const c10::Device device = parseDevice(flags.model.device);
-    const at::Tensor noise = data.noise.to(device);
-
-    GuidedDenoiser denoiser(*model, Conditioning{data.classes, flags.cfg}, &interruptToken());
-    const MultistepSampler sampler(model->schedule(), config);
-    const GroundTruth truth = computeGroundTruth(denoiser, noise, sampler.times(), truthOptions);
+    RatioSearchSettings settings;
+    settings.guidance = flags.cfg;
+    settings.datapoints = flags.datapoints;
+    settings.seed = flags.seed;
+    settings.options = flags.search;
+    settings.options.optimizer = parseRatioOptimizer(flags.optimizer);
+    settings.groundTruth = toGroundTruthOptions(flags.truth);
+    settings.device = parseDevice(flags.model.device);
+    const RatioSearchRun run = runRatioSearch(*model, config, settings, &interruptToken(), searchProgressPrinter(flags.quiet));
     if (!flags.quiet)
         std::fprintf(stderr, "ground truth: %s, error %.3e\n",
-                     truth.fromCache ? "from the cache" : (std::to_string(truth.modelEvaluations) + " model calls").c_str(), truth.error);
-    const SearchResult result = searchRatios(denoiser, noise, config, truth, options, searchProgressPrinter(flags.quiet));
-
-    saveRatios(flags.out, result.ratios,
-               searchMetadata(config, flags.cfg, model->info().source, options, flags.datapoints, flags.seed, truthOptions,
-                              truth.error, result));
+                     run.groundTruthFromCache ? "from the cache" : (std::to_string(run.groundTruthEvaluations) + " model calls").c_str(),
+                     run.groundTruthError);
+    const SearchResult& result = run.result;
+    saveRatios(flags.out, result.ratios, run.metadata);
     std::printf("searched %d ratios (%s, %s, nfe %d, cfg %g) on %d datapoints: %d model evaluations, %.3f s -> %s\n",
-                config.steps, solverLabel(config).c_str(), toString(options.optimizer).c_str(), config.steps, flags.cfg,
+                config.steps, solverLabel(config).c_str(), toString(settings.options.optimizer).c_str(), config.steps, flags.cfg,
                 flags.datapoints, result.evaluations, result.seconds, flags.out.c_str());
     nlohmann::json list = result.ratios;
     std::printf("%s\n", list.dump().c_str());

@@ -48,44 +48,6 @@ GroundTruthOptions toGroundTruthOptions(const GroundTruthFlags& flags) {
     return options;
 }
 
-std::string solverLabel(const SolverConfig& config) {
-    switch (config.solver) {
-    case SolverType::Ddim: return "ddim";
-    case SolverType::DpmSolverPlusPlus: return "dpmpp-" + std::to_string(config.order);
-    case SolverType::UniPC: return "unipc-" + toString(config.variant) + "-" + std::to_string(config.order);
-    }
-    return "?";
-}
-
-nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std::string& model, const SearchOptions& search,
-                              int datapoints, uint64_t seed, const GroundTruthOptions& groundTruth, double groundTruthError,
-                              const SearchResult& result) {
-    nlohmann::json steps = nlohmann::json::array();
-    for (const auto& step : result.steps)
-        steps.push_back({{"k", step.step}, {"searched", step.searched}, {"rho", step.rho}, {"loss_before", step.lossBefore},
-                         {"loss_after", step.lossAfter}, {"evaluations", step.evaluations}, {"seconds", step.seconds}});
-    return {{"nfe", config.steps},
-            {"cfg", cfg},
-            {"solver", toString(config.solver)},
-            {"variant", toString(config.variant)},
-            {"order", config.solver == SolverType::Ddim ? 1 : config.order},
-            {"grid", toString(config.grid)},
-            {"lower_order_final", config.lowerOrderFinal},
-            {"disabled_correctors", config.disabledCorrectors},
-            {"dc_order", config.dcOrder},
-            {"optimizer", toString(search.optimizer)},
-            {"shrink", search.optimizer == RatioOptimizer::AdamW ? nlohmann::json(nullptr) : nlohmann::json(search.shrink)},
-            {"model", model},
-            {"datapoints", datapoints},
-            {"seed", seed},
-            {"fine", groundTruth.fineSteps},
-            {"fine_solver", toString(groundTruth.fineSolver)},
-            {"gt_error", std::isfinite(groundTruthError) ? nlohmann::json(groundTruthError) : nlohmann::json(nullptr)},
-            {"steps", steps},
-            {"evaluations", result.evaluations},
-            {"seconds", result.seconds}};
-}
-
 std::vector<double> ratiosForConfig(const std::string& path, const SolverConfig& config) {
     SolverConfig checked = config;
     checked.ratios = loadRatios(path);

@@ -9,6 +9,7 @@
 #include "dcscope/evaluation.h"
 #include "dcscope/ground_truth.h"
 #include "dcscope/search.h"
+#include "research.h"
 
 namespace dcscope::cli {
 
@@ -23,14 +24,6 @@ GroundTruthOptions toGroundTruthOptions(const GroundTruthFlags& flags);
 
 /// The derivative-free optimisers' flags (scan, golden, shrink), shared by search and search-bench.
 void addOptimizerFlags(CLI::App& command, SearchOptions& search);
-
-/// Short label of a solver configuration, e.g. "unipc-bh2-2" or "dpmpp-2".
-std::string solverLabel(const SolverConfig& config);
-
-/// The metadata written next to searched ratios (everything needed to reproduce the search).
-nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std::string& model, const SearchOptions& search,
-                              int datapoints, uint64_t seed, const GroundTruthOptions& groundTruth, double groundTruthError,
-                              const SearchResult& result);
 
 /// Ratios from --ratios FILE for `config`: Error(InvalidArgument) naming the file when their
 /// count differs from the config's NFE or they are invalid for it (rho_k != 1 for k < dc-order).

@@ -44,12 +44,19 @@ int main(int argc, char* argv[]) {
                                            QStringLiteral("FILE"));
     const QCommandLineOption noRestoreOption(
         QStringLiteral("no-restore"), QStringLiteral("Start with the defaults instead of the session the last run ended with."));
-    parser.addOptions({modelOption, deviceOption, ratiosOption, sessionOption, noRestoreOption, screenshotOption, latencyOption});
+    const QCommandLineOption researchJobOption(
+        QStringLiteral("research-job"),
+        QStringLiteral("With --screenshot: run this research panel's job (search, cpr, evaluate or sweep) after the first result and take "
+                       "the screenshot when it ends."),
+        QStringLiteral("tab"));
+    parser.addOptions({modelOption, deviceOption, ratiosOption, sessionOption, noRestoreOption, screenshotOption, latencyOption,
+                       researchJobOption});
     parser.process(application);
 
     MainWindow::Options options;
     options.device = parser.value(deviceOption);
     options.screenshotPath = parser.value(screenshotOption);
+    options.researchJob = parser.value(researchJobOption);
     const auto defaultPackage = findDefaultModel(QApplication::applicationFilePath().toStdString());
     if (defaultPackage) options.defaultPackage = QString::fromStdString(defaultPackage->string());
     if (parser.isSet(modelOption)) {

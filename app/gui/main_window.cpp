@@ -35,6 +35,7 @@
 #include "error_dialog.h"
 #include "inference_worker.h"
 #include "ratio_curve_editor.h"
+#include "research_panel.h"
 #include "ratio_edit_command.h"
 #include "sample_detail_dialog.h"
 #include "solver_choices.h"
@@ -55,6 +56,7 @@ const QColor kCompensatedColor(46, 123, 230);
 const QColor kCprOverlayColor(40, 160, 90);
 const QColor kSearchedOverlayColor(150, 70, 190);
 const QColor kFileOverlayColor(150, 110, 60);
+const QColor kResearchOverlayColor(200, 60, 140);
 
 QVector<double> onesOfSize(int count) { return QVector<double>(count, 1.0); }
 
@@ -115,6 +117,7 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
             [this](int, const QString& description) { m_threadsDescription = description; });
     m_threadsSetting = std::max(0, QSettings().value(QLatin1String(kThreadsSettingKey), 0).toInt());
     m_threadsDescription = QString::fromStdString(dcscope::describe(dcscope::chooseIntraOpThreads(m_threadsSetting)));
+    createResearchDock();
     createMenus();
 
     populateModels(options);
@@ -458,19 +461,28 @@ void MainWindow::onSolverChanged() {
     m_orderSpin->setEnabled(choice.type != dcscope::SolverType::Ddim);  // DDIM is first order by definition
 }
 
-void MainWindow::requestSampling() {
+dcscope::SolverConfig MainWindow::currentSolverConfig() const {
     const SolverChoice& choice = solverChoices()[std::max(0, m_solverCombo->currentIndex())];
+    dcscope::SolverConfig config;
+    config.solver = choice.type;
+    config.variant = choice.variant;
+    config.order = m_orderSpin->value();
+    config.steps = m_nfeSpin->value();
+    config.grid = dcscope::parseTimeGrid(m_gridCombo->currentData().toString().toStdString());
+    config.dcOrder = m_dcOrderSpin->value();
+    const QVector<double>& ratios = m_ratioEditor->ratios();
+    config.ratios.assign(ratios.begin(), ratios.end());
+    return config;
+}
+
+void MainWindow::requestSampling() {
     SamplingRequest request;
     request.modelSpec = m_modelCombo->currentData().toString().toStdString();
     request.device = m_deviceCombo->currentData().toString().toStdString();
-    request.solver.solver = choice.type;
-    request.solver.variant = choice.variant;
-    request.solver.order = m_orderSpin->value();
-    request.solver.steps = m_nfeSpin->value();
-    request.solver.grid = dcscope::parseTimeGrid(m_gridCombo->currentData().toString().toStdString());
-    request.solver.dcOrder = m_dcOrderSpin->value();
+    request.solver = currentSolverConfig();
+    request.ratios = request.solver.ratios;  // the request carries them apart (see SamplingRequest)
+    request.solver.ratios.clear();
     const QVector<double>& ratios = m_ratioEditor->ratios();
-    request.ratios.assign(ratios.begin(), ratios.end());
     request.seed = static_cast<uint64_t>(m_seedSpin->value());
     request.batchSize = m_batchSpin->value();
     request.classChoice = m_classCombo->currentData().toInt();
@@ -546,6 +558,9 @@ void MainWindow::refreshOverlays() {
     if (m_quickSearchRatios.size() == steps)
         m_ratioEditor->setOverlay(tr("quick search"), m_quickSearchRatios, kSearchedOverlayColor);
     for (const Session::Overlay& overlay : m_fileOverlays) m_ratioEditor->setOverlay(overlay.name, overlay.values, kFileOverlayColor);
+    if (m_researchPanel)
+        for (const auto& [name, values] : m_researchPanel->overlays(steps, guidance))
+            m_ratioEditor->setOverlay(name, values, kResearchOverlayColor);
 }
 
 void MainWindow::setCurveFromProgram(const QVector<double>& ratios) {
@@ -668,8 +683,11 @@ void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
     Q_EMIT resultShown(result->requestId, true);
     samplesShown();
     // Chart legends and axes re-layout through posted events; give them a moment before grabbing.
-    if (!m_options.screenshotPath.isEmpty())
+    if (!m_options.screenshotPath.isEmpty() && !m_options.researchJob.isEmpty()) {
+        startScreenshotResearchJob();
+    } else if (!m_options.screenshotPath.isEmpty()) {
         QTimer::singleShot(kScreenshotSettleMs, this, [this] { finishScreenshot(true); });
+    }
 }
 
 void MainWindow::showSamples(const std::shared_ptr<const SamplingResult>& shown, bool complete) {
@@ -715,6 +733,7 @@ void MainWindow::updateCaptions(const SamplingResult* result) {
     m_comparison->setCaption(ComparisonView::Pane::GroundTruth,
                              result->hasGroundTruth ? tr("Ground truth\n%1, %2 fine steps").arg(result->groundTruthSolver).arg(result->groundTruthFineSteps)
                                                     : tr("Ground truth"));
+    updateHelpSummary();
 }
 
 void MainWindow::showErrorCurves(const SamplingResult& result) {

@@ -20,6 +20,7 @@
 
 class ComparisonView;
 class ErrorChart;
+class HelpPage;
 class QAction;
 class QCheckBox;
 class QComboBox;
@@ -33,6 +34,9 @@ class QSpinBox;
 class QSplitter;
 class QThread;
 class QStackedWidget;
+class QDockWidget;
+class ResearchPanel;
+struct ResearchContext;
 class RatioCurveEditor;
 class TrajectoryGlView;
 
@@ -56,6 +60,9 @@ public:
         bool restoreLastSession = false;  ///< reopen the session the last run ended with
         bool restoreGeometry = false;     ///< window size and splitters from the settings
         bool sampleOnStart = true;
+        /// With screenshotPath: open the research dock on this tab (search | cpr | evaluate |
+        /// sweep), run its job after the first result and take the screenshot when it ends.
+        QString researchJob;
     };
 
     explicit MainWindow(const Options& options, QWidget* parent = nullptr);
@@ -103,6 +110,10 @@ public:
     bool writeComparisonPng(const QString& path);
     /// Writes one pane's images at the step shown (the export grid) with its run's chunks.
     bool writePanePng(const QString& path, int pane);
+    /// The research panels (search, CPR, evaluation, sweep) in their dock (View > Research panels).
+    ResearchPanel* researchPanel() const { return m_researchPanel; }
+    /// The solver the controls describe (its ratios: the curve), as every request uses it.
+    dcscope::SolverConfig currentSolverConfig() const;
 
 Q_SIGNALS:
     /// A request built from the controls was queued (for the latency benchmark and tests).
@@ -161,6 +172,14 @@ private:
     void chooseThreadCount();
     void showAbout();
     void showUsage();
+    /// Help > How DC-Solver works: the one page, created on first use.
+    void showHelpPage();
+    /// Performs a `dcscope:ACTION` link of the help page with the window's own controls.
+    void onHelpAction(const QString& action);
+    /// The help page's live line: the result on screen (after each one shown).
+    void updateHelpSummary();
+    /// Help's "the model's ratios": follow the package's CPR (or a built-in model's quick search) again.
+    void followModelRatios();
     void chooseModelFolder();
     void chooseSessionToOpen();
     void saveSession();
@@ -172,6 +191,9 @@ private:
     void exportComparison();
     void rememberRecentSession(const QString& path);
     void refreshRecentSessionsMenu();
+    void createResearchDock();
+    void startScreenshotResearchJob();
+    ResearchContext researchContext() const;
     void restoreWindowState();
     void saveWindowState();
     bool restoreLastSession();
@@ -194,6 +216,7 @@ private:
     bool m_ratioEditPending = false;     // a ratio edit arrived meanwhile; sampled once they are
     QString m_currentSolverName;  // of the latest request, for labelling its progress
     bool m_screenshotTaken = false;
+    bool m_screenshotResearchStarted = false;
     QString m_sessionPath;        // the session file Save writes to (empty: ask)
     QString m_loadedModelSpec;    // the model the worker holds (the last one that loaded)
     QVector<double> m_loadedModelRatios;  // that model's curve, put back if another fails to load
@@ -236,4 +259,7 @@ private:
     ErrorChart* m_errorChart = nullptr;
     QGroupBox* m_errorBox = nullptr;
     QLabel* m_errorInfoLabel = nullptr;
+    HelpPage* m_helpPage = nullptr;  // child of the window; hidden, not deleted, when closed
+    QDockWidget* m_researchDock = nullptr;
+    ResearchPanel* m_researchPanel = nullptr;
 };

@@ -7,6 +7,7 @@
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDir>
+#include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -29,20 +30,26 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QThread>
+#include <QTimer>
 
+#include <cmath>
 #include <cstdio>
 #include <functional>
 
 #include <nlohmann/json.hpp>
 
 #include "comparison_view.h"
+#include "research_panel.h"
+#include "ratio_curve_editor.h"
 #include "dcscope/compensation.h"
 #include "dcscope/npy.h"
 #include "dcscope/solver.h"
 #include "dcscope/threads.h"
 #include "error_dialog.h"
+#include "help_page.h"
 #include "main_window.h"
 #include "png_export.h"
+#include "ratio_edit_command.h"
 #include "reproduction_png.h"
 #include "ratio_curve_editor.h"
 #include "solver_choices.h"
@@ -163,6 +170,11 @@ void MainWindow::createMenus() {
     previous->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Left));
     QAction* next = view->addAction(tr("N&ext step"), this, [this] { m_comparison->setStep(m_comparison->step() + 1); });
     next->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Right));
+    QAction* research = m_researchDock->toggleViewAction();
+    research->setText(tr("&Research panels (search, CPR, evaluation, sweep)"));
+    research->setObjectName(QStringLiteral("researchPanelsAction"));
+    research->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+    view->addAction(research);
     QMenu* colormaps = view->addMenu(tr("Difference &colour map"));
     auto* colormapGroup = new QActionGroup(colormaps);
     for (const QString& name : heatColormapNames()) {
@@ -177,6 +189,7 @@ void MainWindow::createMenus() {
     threads->setObjectName(QStringLiteral("threadsAction"));
     threads->setToolTip(tr("How many CPU threads each model call may use"));
     QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("How DC-Solver &works"), this, &MainWindow::showHelpPage)->setObjectName(QStringLiteral("howDcSolverWorksAction"));
     QAction* usage = help->addAction(tr("&Using dcscope"), this, &MainWindow::showUsage);
     usage->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About dcscope"), this, &MainWindow::showAbout)->setObjectName(QStringLiteral("aboutAction"));
@@ -232,6 +245,109 @@ void MainWindow::showUsage() {
     box->setObjectName(QStringLiteral("usageBox"));
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->open();
+}
+
+void MainWindow::showHelpPage() {
+    if (!m_helpPage) {
+        m_helpPage = new HelpPage(this);
+        connect(m_helpPage, &HelpPage::actionRequested, this, &MainWindow::onHelpAction);
+        updateHelpSummary();
+    }
+    m_helpPage->show();
+    m_helpPage->raise();
+    m_helpPage->activateWindow();
+}
+
+void MainWindow::onHelpAction(const QString& action) {
+    // Each link does what the student would do by hand, through the same controls and paths
+    // (undo, overlays, the model's ratios following NFE and guidance), and samples at once so
+    // the panes answer the link.
+    const auto sampleAfter = [this](auto change) {
+        change();
+        requestSampling();
+    };
+    if (action == QLatin1String("ratios-one")) {
+        m_resetRatiosButton->click();  // one undoable edit; re-samples
+    } else if (action == QLatin1String("ratios-model")) {
+        followModelRatios();
+    } else if (action == QLatin1String("guidance-high") || action == QLatin1String("guidance-low")) {
+        if (!m_guidanceSpin->isEnabled()) {
+            statusBar()->showMessage(tr("This model is unconditional: guidance does not apply to it."), 8000);
+            return;
+        }
+        sampleAfter([&] { m_guidanceSpin->setValue(action == QLatin1String("guidance-high") ? 7.5 : 1.0); });
+    } else if (action.startsWith(QLatin1String("nfe-"))) {
+        bool valid = false;
+        const int steps = action.mid(4).toInt(&valid);
+        if (!valid || steps < m_nfeSpin->minimum() || steps > m_nfeSpin->maximum()) return;
+        sampleAfter([&] { m_nfeSpin->setValue(steps); });
+    } else if (action == QLatin1String("show-noisy")) {
+        m_noisyStateAction->toggle();
+    } else if (action == QLatin1String("step-first") || action == QLatin1String("step-last")) {
+        const int last = m_comparison->hasFrames() ? m_comparison->stepCount() : (m_shownResult ? m_shownResult->steps : 0);
+        const int step = action == QLatin1String("step-first") ? 0 : last;
+        if (m_comparison->hasFrames()) {
+            m_comparison->setStep(step);  // the trajectory view and the chart's marker follow it
+        } else {
+            m_trajectoryView->setStep(step);  // 2-D models have no frames, only trajectories
+            onStepShown(step);
+        }
+    } else {
+        statusBar()->showMessage(tr("The help page asked for an unknown action: %1").arg(action), 8000);
+    }
+}
+
+void MainWindow::followModelRatios() {
+    const bool builtin = m_modelCombo->currentData().toString().startsWith(QStringLiteral("builtin:"));
+    const bool hasCpr = m_packageCompensation && m_packageCompensation->cpr;
+    if (!builtin && !hasCpr) {
+        // A package without CPR coefficients: at most a searched file for exactly these settings.
+        if (m_ratioEditor->overlayNames().contains(tr("searched")))
+            m_ratioEditor->applyOverlay(tr("searched"));  // a user edit: undoable, re-samples
+        else
+            statusBar()->showMessage(tr("This package ships no ratios for these settings: the curve stays as it is."), 8000);
+        return;
+    }
+    // Back to following the model, as when it was opened, so NFE and guidance changes bring
+    // their own ratios again; the change itself is one undoable edit like any other.
+    const QVector<double> before = m_ratioEditor->ratios();
+    m_followPackageRatios = true;
+    if (hasCpr)
+        applyPackageRatios();
+    else if (m_quickSearchRatios.size() == m_nfeSpin->value())
+        setCurveFromProgram(m_quickSearchRatios);  // at once; the request's quick search confirms or replaces it
+    const QVector<double> after = m_ratioEditor->ratios();
+    if (after != before)
+        m_undoStack.push(new RatioEditCommand(before, after, [this](const QVector<double>& ratios) { applyUndoneCurve(ratios); },
+                                              tr("the model's ratios")));
+    requestSampling();  // built-in models: with a quick search for these settings
+}
+
+void MainWindow::updateHelpSummary() {
+    if (!m_helpPage) return;
+    if (!m_shownResult) {
+        m_helpPage->setLiveSummary(tr("<b>Now:</b> nothing sampled yet."));
+        return;
+    }
+    const SamplingResult& result = *m_shownResult;
+    QString settings = tr("%1, NFE %2").arg(result.solverName.toHtmlEscaped()).arg(result.nfePerRun);
+    if (!result.plainRecord.classes.empty())  // guidance means nothing to an unconditional model
+        settings += tr(", guidance %1").arg(result.plainRecord.guidance, 0, 'g', 3);
+    const auto mse = [](double value) { return QString::number(value, 'e', 1); };
+    QString errors;
+    if (std::isfinite(result.plainMse) && std::isfinite(result.compensatedMse)) {
+        errors = tr("final MSE plain %1, DC %2").arg(mse(result.plainMse), mse(result.compensatedMse));
+        if (result.plainMse > 0)
+            errors += QStringLiteral(" (%1%2%)")
+                          .arg(result.compensatedMse < result.plainMse ? QStringLiteral("−") : QStringLiteral("+"))
+                          .arg(std::abs(100.0 * (result.compensatedMse / result.plainMse - 1.0)), 0, 'f', 0);
+    } else {
+        // Shown before the ground truth arrives, or with the ground truth off.
+        errors = m_groundTruthCheck->isChecked() && m_shownResult != m_lastResult ? tr("computing the ground truth…")
+                                                                                 : tr("no ground truth, so no error");
+    }
+    if (!result.compensated) errors += tr("; all ρ = 1, so DC is plain");
+    m_helpPage->setLiveSummary(tr("<b>Now:</b> %1: %2").arg(settings, errors));
 }
 
 void MainWindow::chooseModelFolder() {
@@ -683,4 +799,64 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         }
     }
     QMainWindow::closeEvent(event);
+}
+
+void MainWindow::createResearchDock() {
+    m_researchPanel = new ResearchPanel;
+    m_researchPanel->setContextProvider([this] { return researchContext(); });
+    m_researchDock = new QDockWidget(tr("Research"), this);
+    m_researchDock->setObjectName(QStringLiteral("researchDock"));  // saveState() keys docks by name
+    m_researchDock->setWidget(m_researchPanel);
+    m_researchDock->setAllowedAreas(Qt::LeftDockWidgetArea | Qt::RightDockWidgetArea);
+    addDockWidget(Qt::RightDockWidgetArea, m_researchDock);
+    m_researchDock->hide();  // the workbench first; View > Research panels opens it
+    connect(m_researchPanel, &ResearchPanel::overlaysChanged, this, &MainWindow::refreshOverlays);
+    connect(m_researchPanel, &ResearchPanel::applyOverlayRequested, this, [this](const QString& name) {
+        refreshOverlays();  // the overlay for the settings shown now
+        if (m_ratioEditor->overlayNames().contains(name)) m_ratioEditor->applyOverlay(name);
+    });
+    connect(m_researchPanel, &ResearchPanel::statusMessage, this, [this](const QString& message) { statusBar()->showMessage(message, 8000); });
+}
+
+ResearchContext MainWindow::researchContext() const {
+    ResearchContext context;
+    context.modelSpec = m_modelCombo->currentData().toString().toStdString();
+    context.device = m_deviceCombo->currentData().toString().toStdString();
+    context.solver = currentSolverConfig();
+    context.guidance = m_guidanceSpin->value();
+    context.seed = static_cast<uint64_t>(m_seedSpin->value());
+    context.classChoice = m_classCombo->currentData().toInt();
+    context.groundTruthFineSteps = m_fineStepsSpin->value();
+    if (m_packageCompensation) context.packageCpr = m_packageCompensation->cpr;
+    if (!QString::fromStdString(context.modelSpec).startsWith(QStringLiteral("builtin:"))) {
+        QFile manifest(QDir(QString::fromStdString(context.modelSpec)).filePath(QStringLiteral("model.json")));
+        if (manifest.open(QIODevice::ReadOnly))
+            context.hasQualityModel = QJsonDocument::fromJson(manifest.readAll()).object().contains(QStringLiteral("quality"));
+    }
+    return context;
+}
+
+void MainWindow::startScreenshotResearchJob() {
+    static const QStringList tabs = {QStringLiteral("search"), QStringLiteral("cpr"), QStringLiteral("evaluate"), QStringLiteral("sweep")};
+    const int tab = int(tabs.indexOf(m_options.researchJob));
+    if (tab < 0 || m_researchPanel->isBusy() || m_screenshotTaken) {
+        if (tab < 0) std::fprintf(stderr, "dcscope: --research-job must be one of search, cpr, evaluate, sweep\n");
+        finishScreenshot(tab >= 0);
+        return;
+    }
+    if (m_screenshotResearchStarted) return;  // one job per scripted run (later results only re-sample)
+    m_screenshotResearchStarted = true;
+    m_researchDock->show();
+    m_researchPanel->tabs()->setCurrentIndex(tab);
+    connect(m_researchPanel, &ResearchPanel::jobEnded, this, [this](int, bool succeeded, const QString& message) {
+        if (!succeeded) std::fprintf(stderr, "dcscope: research job: %s\n", qPrintable(message));
+        QTimer::singleShot(500, this, [this, succeeded] { finishScreenshot(succeeded); });
+    });
+    switch (tab) {
+    case 0: m_researchPanel->startSearch(); break;
+    case 1: m_researchPanel->startCprFit(); break;
+    case 2: m_researchPanel->startEvaluation(); break;
+    default: m_researchPanel->startSweep(); break;
+    }
+    if (!m_researchPanel->isBusy()) finishScreenshot(false);
 }

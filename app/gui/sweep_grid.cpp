@@ -1,6 +1,5 @@
 #include "sweep_grid.h"
 
-#include <QFileInfo>
 #include <QFont>
 #include <QFontMetrics>
 #include <QPainter>
@@ -10,7 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
-#include <tuple>
+#include <utility>
 
 #include <ATen/ATen.h>
 
@@ -19,16 +18,49 @@
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/search.h"
 #include "ratio_curve_editor.h"
+#include "research.h"
 #include "tensor_conversion.h"
 
 namespace {
 
 constexpr int kMaxCells = 64;
-constexpr int kMinTile = 64;  // tiny images (28 or 32 px) are enlarged to at least this
+constexpr int kMaxSamples = 16;
+constexpr int kMinTile = 64;      // tiny images (8, 28, 32 px) are enlarged to at least this, by a whole factor
+constexpr int kMaxTile = 256;     // large ones are reduced to this, so a 4 x 16 grid stays a picture
+constexpr int kScatterSize = 160;  // 2-D models: one scatter plot per cell
 
 void refuse(const std::string& message) { throw dcscope::Error(dcscope::ErrorCode::InvalidArgument, message); }
 
-/// The DC ratios of a cell: CPR where coefficients are known, else the curve resampled.
+bool isPointModel(const dcscope::DiffusionModel& model) { return model.info().sampleShape == std::vector<int64_t>{2}; }
+
+/// One column of NfeBySolver; steps and DC ratios are set per row.
+struct SolverColumn {
+    QString label;
+    dcscope::SolverConfig config;
+    bool compensated = false;
+};
+
+/// The base solver plain and with DC, then the held-out table's baselines (the CLI's rule:
+/// DPM-Solver++ 2M and DDIM, disabled correctors cleared, one that is the base solver skipped).
+std::vector<SolverColumn> solverColumns(const dcscope::SolverConfig& base) {
+    const std::vector<dcscope::EvaluationEntry> entries = dcscope::heldOutEntries(base, {}, std::nullopt, true);
+    const QString name = QString::fromStdString(dcscope::displayName(entries.front().config));
+    std::vector<SolverColumn> columns{{name, entries.front().config, false}, {name + QStringLiteral(" + DC"), entries.front().config, true}};
+    for (size_t i = 1; i < entries.size(); ++i)
+        columns.push_back({QString::fromStdString(dcscope::displayName(entries[i].config)), entries[i].config, false});
+    return columns;
+}
+
+int columnCount(const SweepSpec& spec) {
+    return spec.layout == SweepLayout::NfeBySolver ? int(solverColumns(spec.base).size()) : int(spec.nfes.size());
+}
+
+int rowCount(const SweepSpec& spec) {
+    return spec.layout == SweepLayout::NfeBySolver ? int(spec.nfes.size()) : int(spec.guidances.size());
+}
+
+/// The DC ratios of a cell: CPR where coefficients are given, else the window's curve resampled
+/// over k / (S - 1); rho_k = 1 for k < dc-order either way (validate(SolverConfig)'s rule).
 std::vector<double> compensationRatios(const SweepSpec& spec, int steps, double guidance) {
     std::vector<double> ratios;
     if (spec.cpr) {
@@ -42,55 +74,329 @@ std::vector<double> compensationRatios(const SweepSpec& spec, int steps, double 
     return ratios;
 }
 
-dcscope::SolverConfig baseline(const dcscope::SolverConfig& base, dcscope::SolverType type) {
-    dcscope::SolverConfig config = base;
-    config.solver = type;
-    config.order = type == dcscope::SolverType::Ddim ? 1 : 2;
-    config.disabledCorrectors.clear();
-    config.ratios.clear();
-    return config;
+/// Every cell's label, configuration and guidance, row-major; the labels go into `grid`.
+QVector<SweepCell> planCells(const SweepSpec& spec, SweepGrid& grid) {
+    QVector<SweepCell> cells;
+    const auto add = [&](int row, int column, dcscope::SolverConfig config, double guidance, int plainColumn) {
+        SweepCell cell;
+        cell.row = row;
+        cell.column = column;
+        cell.label = grid.rowLabels[row] + QStringLiteral(", ") + grid.columnLabels[column];
+        cell.config = std::move(config);
+        cell.guidance = guidance;
+        cell.plainColumn = plainColumn;
+        dcscope::validate(cell.config);
+        cells.append(cell);
+    };
+    if (spec.layout == SweepLayout::NfeBySolver) {
+        const std::vector<SolverColumn> columns = solverColumns(spec.base);
+        for (const SolverColumn& column : columns) grid.columnLabels << column.label;
+        for (int row = 0; row < spec.nfes.size(); ++row) {
+            grid.rowLabels << QStringLiteral("NFE %1").arg(spec.nfes[row]);
+            for (int c = 0; c < int(columns.size()); ++c) {
+                dcscope::SolverConfig config = columns[size_t(c)].config;
+                config.steps = spec.nfes[row];
+                if (columns[size_t(c)].compensated) config.ratios = compensationRatios(spec, config.steps, spec.guidance);
+                add(row, c, config, spec.guidance, columns[size_t(c)].compensated ? 0 : -1);
+            }
+        }
+        return cells;
+    }
+    for (const int nfe : spec.nfes) grid.columnLabels << QStringLiteral("NFE %1").arg(nfe);
+    for (const double guidance : spec.guidances) grid.rowLabels << QStringLiteral("guidance %1").arg(guidance);
+    for (int row = 0; row < spec.guidances.size(); ++row) {
+        for (int column = 0; column < spec.nfes.size(); ++column) {
+            dcscope::SolverConfig config = spec.base;
+            config.steps = spec.nfes[column];
+            config.ratios.clear();
+            if (spec.compensated) config.ratios = compensationRatios(spec, config.steps, spec.guidances[row]);
+            add(row, column, config, spec.guidances[row], -1);
+        }
+    }
+    return cells;
 }
 
-QString guidanceLabel(double guidance) { return QStringLiteral("guidance %1").arg(guidance); }
-
-struct CellPlan {
-    int row = 0;
-    int column = 0;
-    dcscope::SolverConfig config;
-    double guidance = 1.0;
-    int plainColumn = -1;  // the column of the same row sampled plainly (for the DC cells' change)
-};
-
+/// The batch's classes, as the window's datapointClasses: each in turn (makeDatapoints), none, or one.
 at::Tensor cellClasses(const dcscope::DiffusionModel& model, const SweepSpec& spec, const dcscope::Datapoints& data) {
     if (!model.isConditional() || spec.classChoice == -2) return {};
     if (spec.classChoice == -1) return data.classes;
     if (spec.classChoice < 0 || spec.classChoice >= model.info().numClasses)
-        refuse("class: " + std::to_string(spec.classChoice) + " is not a class of model '" + model.info().name + "'");
+        refuse("class: " + std::to_string(spec.classChoice) + " is not a class of model '" + model.info().name + "' (it has " +
+               std::to_string(model.info().numClasses) + ")");
     return at::full({spec.samples}, int64_t(spec.classChoice), at::TensorOptions().dtype(at::kLong));
 }
 
-/// A square scatter of 2-D samples (points models have no images).
-QImage scatterImage(const at::Tensor& samples, const at::Tensor& truth, int size) {
-    QImage image(size, size, QImage::Format_RGB32);
+QString classText(const dcscope::DiffusionModel& model, int choice) {
+    if (!model.isConditional()) return {};
+    if (choice == -2) return QStringLiteral(", unconditional");
+    if (choice == -1) return QStringLiteral(", classes in turn");
+    const auto& labels = model.info().labels;
+    return QStringLiteral(", class %1").arg(size_t(choice) < labels.size() ? QString::fromStdString(labels[size_t(choice)]) : QString::number(choice));
+}
+
+// ---- drawing ---------------------------------------------------------------------------------
+
+using Tiles = QVector<QImage>;  // one cell: its samples as images, or (2-D models) one scatter of them
+
+/// 2-D samples (blue) joined to their ground truth (grey). `extent` is shared by every cell so
+/// the plots compare; samples beyond it are drawn on the border as rings.
+QImage scatterImage(const at::Tensor& samples, const at::Tensor& truth, double extent) {
+    QImage image(kScatterSize, kScatterSize, QImage::Format_RGB32);
     image.fill(QColor(250, 250, 250));
     QPainter painter(&image);
     painter.setRenderHint(QPainter::Antialiasing);
-    const QVector<QPointF> points = pointsFromBatch(samples);
-    const QVector<QPointF> targets = pointsFromBatch(truth);
-    double extent = 1e-6;
-    for (const QPointF& p : points + targets) extent = std::max({extent, std::abs(p.x()), std::abs(p.y())});
-    extent *= 1.15;
-    const auto map = [&](const QPointF& p) {
-        return QPointF((p.x() / extent + 1.0) * size / 2.0, (1.0 - p.y() / extent) * size / 2.0);
+    const auto map = [&](const QPointF& p, bool* outside = nullptr) {
+        const double x = std::clamp(p.x() / extent, -1.0, 1.0), y = std::clamp(p.y() / extent, -1.0, 1.0);
+        if (outside) *outside = std::abs(p.x()) > extent || std::abs(p.y()) > extent || !std::isfinite(p.x() + p.y());
+        return QPointF((x + 1.0) * (kScatterSize - 8) / 2.0 + 4, (1.0 - y) * (kScatterSize - 8) / 2.0 + 4);
     };
-    painter.setPen(QPen(QColor(150, 150, 150), 1));
+    painter.setPen(QPen(QColor(225, 225, 225), 1));
+    painter.drawLine(map({0, -extent}), map({0, extent}));
+    painter.drawLine(map({-extent, 0}), map({extent, 0}));
+    const QVector<QPointF> points = pointsFromBatch(samples), targets = pointsFromBatch(truth);
+    painter.setPen(QPen(QColor(160, 160, 160), 1));
     for (int i = 0; i < points.size() && i < targets.size(); ++i) painter.drawLine(map(points[i]), map(targets[i]));
     painter.setPen(Qt::NoPen);
-    painter.setBrush(QColor(120, 120, 120));
-    for (const QPointF& p : targets) painter.drawEllipse(map(p), 2.0, 2.0);
-    painter.setBrush(QColor(30, 90, 200));
-    for (const QPointF& p : points) painter.drawEllipse(map(p), 3.0, 3.0);
+    painter.setBrush(QColor(130, 130, 130));
+    for (const QPointF& p : targets) painter.drawEllipse(map(p), 2.5, 2.5);
+    for (const QPointF& p : points) {
+        bool outside = false;
+        const QPointF at = map(p, &outside);
+        painter.setPen(outside ? QPen(QColor(30, 90, 200), 1.5) : Qt::NoPen);
+        painter.setBrush(outside ? Qt::NoBrush : QBrush(QColor(30, 90, 200)));
+        painter.drawEllipse(at, 3.5, 3.5);
+    }
     return image;
+}
+
+/// Scales an image by a whole factor up to at least kMinTile (nearest neighbour: pixels stay
+/// pixels), or down to kMaxTile.
+QImage tileImage(const QImage& image) {
+    const int side = std::max(image.width(), image.height());
+    if (side <= 0) return image;
+    if (side > kMaxTile) return image.scaled(kMaxTile, kMaxTile, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    const int factor = (kMinTile + side - 1) / side;
+    return image.scaled(image.width() * factor, image.height() * factor, Qt::IgnoreAspectRatio, Qt::FastTransformation);
+}
+
+QFont pixelFont(int pixels, bool bold = false) {
+    QFont font;
+    font.setPixelSize(pixels);
+    font.setBold(bold);
+    return font;
+}
+
+/// "MSE 1.23e-03" and, for a DC cell, its change against the plain cell ("-18.8%").
+std::pair<QString, QString> captionOf(const SweepCell& cell, const SweepGrid& grid) {
+    const QString mse = QStringLiteral("MSE %1").arg(cell.mse, 0, 'e', 2);
+    if (cell.plainColumn < 0) return {mse, {}};
+    const SweepCell& plain = grid.cells[cell.row * int(grid.columnLabels.size()) + cell.plainColumn];
+    if (!(plain.mse > 0)) return {mse, {}};
+    const double percent = 100.0 * (cell.mse / plain.mse - 1.0);
+    return {mse, QStringLiteral("%1%2%").arg(percent < 0 ? QStringLiteral("-") : QStringLiteral("+")).arg(std::abs(percent), 0, 'f', 1)};
+}
+
+/// Fonts, sizes and positions of a grid, all measured before anything is painted.
+struct GridLayout {
+    static constexpr int kMargin = 16, kGap = 3, kColumnGap = 20, kRowGap = 14;
+    QFont title = pixelFont(17, true), note = pixelFont(12), header = pixelFont(14, true), caption = pixelFont(13), calls = pixelFont(11);
+    int cellWidth = 0, tileHeight = 0, columnWidth = 0, rowLabelWidth = 0;
+    int headerTop = 0, gridTop = 0, captionTop = 0, cellHeight = 0;
+    QSize size;
+    int columnX(int column) const { return kMargin + rowLabelWidth + column * (columnWidth + kColumnGap); }
+    int rowY(int row) const { return gridTop + row * (cellHeight + kRowGap); }
+};
+
+/// Title and notes on top, column headers, row headers on the left, one cell per (row, column):
+/// its tiles in one row, two caption lines under them. Columns are as wide as their widest
+/// header, tiles or caption, so nothing overlaps.
+GridLayout layoutGrid(const SweepGrid& grid, const std::vector<Tiles>& tiles, const QString& title, const QStringList& notes) {
+    GridLayout layout;
+    const QFontMetrics titleMetrics(layout.title), noteMetrics(layout.note), headerMetrics(layout.header),
+        captionMetrics(layout.caption), callsMetrics(layout.calls);
+    for (const Tiles& cell : tiles) {
+        int width = -GridLayout::kGap;
+        for (const QImage& image : cell) {
+            width += image.width() + GridLayout::kGap;
+            layout.tileHeight = std::max(layout.tileHeight, image.height());
+        }
+        layout.cellWidth = std::max(layout.cellWidth, width);
+    }
+    layout.columnWidth = layout.cellWidth;
+    for (const QString& label : grid.columnLabels) layout.columnWidth = std::max(layout.columnWidth, headerMetrics.horizontalAdvance(label));
+    for (const SweepCell& cell : grid.cells) {
+        const auto [mse, change] = captionOf(cell, grid);
+        layout.columnWidth = std::max(layout.columnWidth, captionMetrics.horizontalAdvance(mse + QStringLiteral("  ") + change));
+    }
+    layout.columnWidth += 8;
+    for (const QString& label : grid.rowLabels) layout.rowLabelWidth = std::max(layout.rowLabelWidth, headerMetrics.horizontalAdvance(label));
+    layout.rowLabelWidth += 18;
+    layout.captionTop = layout.tileHeight + 5;
+    layout.cellHeight = layout.captionTop + captionMetrics.height() + callsMetrics.height();
+    layout.headerTop = GridLayout::kMargin + titleMetrics.height() + 4 + int(notes.size()) * noteMetrics.height() + 12;
+    layout.gridTop = layout.headerTop + headerMetrics.height() + 8;
+    const int columns = int(grid.columnLabels.size()), rows = int(grid.rowLabels.size());
+    int width = layout.columnX(columns) - GridLayout::kColumnGap + GridLayout::kMargin;
+    width = std::max(width, 2 * GridLayout::kMargin + titleMetrics.horizontalAdvance(title));
+    for (const QString& note : notes) width = std::max(width, 2 * GridLayout::kMargin + noteMetrics.horizontalAdvance(note));
+    layout.size = QSize(width, layout.rowY(rows) - GridLayout::kRowGap + GridLayout::kMargin);
+    return layout;
+}
+
+const QColor kInk(25, 25, 25), kMuted(105, 105, 105), kRule(222, 222, 222);
+
+void drawHeadings(QPainter& painter, const GridLayout& layout, const SweepGrid& grid, const QString& title, const QStringList& notes) {
+    const int margin = GridLayout::kMargin, width = layout.size.width();
+    const QFontMetrics titleMetrics(layout.title), noteMetrics(layout.note), headerMetrics(layout.header);
+    painter.setPen(kInk);
+    painter.setFont(layout.title);
+    painter.drawText(QRect(margin, margin, width - 2 * margin, titleMetrics.height()), Qt::AlignLeft | Qt::AlignVCenter, title);
+    painter.setFont(layout.note);
+    painter.setPen(kMuted);
+    for (int i = 0; i < notes.size(); ++i)
+        painter.drawText(QRect(margin, margin + titleMetrics.height() + 4 + i * noteMetrics.height(), width - 2 * margin, noteMetrics.height()),
+                         Qt::AlignLeft | Qt::AlignVCenter, notes[i]);
+    painter.setFont(layout.header);
+    painter.setPen(kInk);
+    for (int column = 0; column < grid.columnLabels.size(); ++column)
+        painter.drawText(QRect(layout.columnX(column), layout.headerTop, layout.columnWidth, headerMetrics.height()), Qt::AlignCenter,
+                         grid.columnLabels[column]);
+    for (int row = 0; row < grid.rowLabels.size(); ++row) {
+        painter.setPen(kRule);  // a rule above every row
+        const int y = row == 0 ? layout.gridTop - 5 : layout.rowY(row) - GridLayout::kRowGap / 2;
+        painter.drawLine(margin, y, width - margin, y);
+        painter.setPen(kInk);
+        painter.drawText(QRect(margin, layout.rowY(row), layout.rowLabelWidth, layout.tileHeight), Qt::AlignLeft | Qt::AlignVCenter,
+                         grid.rowLabels[row]);
+    }
+}
+
+void drawCell(QPainter& painter, const GridLayout& layout, const SweepGrid& grid, const SweepCell& cell, const Tiles& tiles) {
+    const int left = layout.columnX(cell.column), top = layout.rowY(cell.row), width = layout.columnWidth;
+    int x = left + (width - layout.cellWidth) / 2;
+    painter.setBrush(Qt::NoBrush);
+    for (const QImage& tile : tiles) {
+        const int y = top + (layout.tileHeight - tile.height()) / 2;
+        painter.drawImage(QPoint(x, y), tile);
+        painter.setPen(kRule);
+        painter.drawRect(QRect(x - 1, y - 1, tile.width() + 1, tile.height() + 1));
+        x += tile.width() + GridLayout::kGap;
+    }
+    const QFontMetrics captionMetrics(layout.caption), callsMetrics(layout.calls);
+    const auto [mse, change] = captionOf(cell, grid);
+    const QString first = change.isEmpty() ? mse : mse + QStringLiteral("  ");
+    const int firstWidth = captionMetrics.horizontalAdvance(first);
+    const int textLeft = left + (width - firstWidth - captionMetrics.horizontalAdvance(change)) / 2;
+    const int captionY = top + layout.captionTop;
+    painter.setFont(layout.caption);
+    painter.setPen(kInk);
+    painter.drawText(QRect(textLeft, captionY, firstWidth, captionMetrics.height()), Qt::AlignLeft | Qt::AlignVCenter, first);
+    // Green for an improvement, red for a loss, grey for none (rho = 1 where the NFE is below dc-order + 1).
+    const bool unchanged = change.endsWith(QStringLiteral("0.0%"));
+    painter.setPen(unchanged ? kMuted : change.startsWith(QLatin1Char('-')) ? QColor(20, 125, 50) : QColor(190, 40, 30));
+    painter.drawText(QRect(textLeft + firstWidth, captionY, width, captionMetrics.height()), Qt::AlignLeft | Qt::AlignVCenter, change);
+    painter.setFont(layout.calls);
+    painter.setPen(kMuted);
+    painter.drawText(QRect(left, captionY + captionMetrics.height(), width, callsMetrics.height()), Qt::AlignCenter,
+                     QStringLiteral("%1 model calls").arg(cell.modelCalls));
+}
+
+QImage drawGrid(const SweepGrid& grid, const std::vector<Tiles>& tiles, const QString& title, const QStringList& notes) {
+    const GridLayout layout = layoutGrid(grid, tiles, title, notes);
+    QImage image(layout.size, QImage::Format_RGB32);
+    image.fill(QColor(255, 255, 255));
+    QPainter painter(&image);
+    painter.setRenderHint(QPainter::TextAntialiasing);
+    drawHeadings(painter, layout, grid, title, notes);
+    for (int i = 0; i < grid.cells.size(); ++i) drawCell(painter, layout, grid, grid.cells[i], tiles[size_t(i)]);
+    painter.end();
+    return image;
+}
+
+// ---- sampling --------------------------------------------------------------------------------
+
+/// Ground truths by (guidance, coarse times): the cells of one NFE and guidance share one.
+using GroundTruths = std::map<std::pair<double, std::vector<double>>, dcscope::GroundTruth>;
+
+struct CellResult {
+    at::Tensor final;                     // x_S on the model's device
+    const dcscope::GroundTruth* truth = nullptr;  // in the GroundTruths map
+};
+
+/// Runs every cell from the same noise, fills in its MSE and model calls and the grid's totals.
+std::vector<CellResult> sampleCells(dcscope::DiffusionModel& model, const SweepSpec& spec, const dcscope::CancelToken* cancel,
+                                    const SweepProgress& progress, SweepGrid& grid, GroundTruths& truths) {
+    const dcscope::Datapoints data = dcscope::makeDatapoints(model, spec.seed, spec.samples);
+    const at::Tensor classes = cellClasses(model, spec, data);
+    const at::Tensor noise = data.noise.to(dcscope::parseDevice(spec.device));  // drawn on the CPU, like the window's
+    // Only the ground truth's final state is compared: no error estimate (half a fine solve more).
+    dcscope::GroundTruthOptions truthOptions;
+    truthOptions.fineSteps = spec.groundTruthFineSteps;
+    truthOptions.estimateError = false;
+    std::vector<CellResult> results;
+    const int total = int(grid.cells.size());
+    for (int i = 0; i < total; ++i) {
+        SweepCell& cell = grid.cells[i];
+        dcscope::GuidedDenoiser denoiser(model, dcscope::Conditioning{classes, cell.guidance}, cancel);
+        const dcscope::MultistepSampler sampler(model.schedule(), cell.config);
+        auto found = truths.find({cell.guidance, sampler.times()});
+        if (progress)
+            progress(i, total, QStringLiteral("cell %1 of %2: %3%4").arg(i + 1).arg(total).arg(cell.label,
+                                 found == truths.end() ? QStringLiteral(" (its ground truth first)") : QString()));
+        if (found == truths.end()) {
+            found = truths.emplace(std::make_pair(cell.guidance, sampler.times()),
+                                   dcscope::computeGroundTruth(denoiser, noise, sampler.times(), truthOptions)).first;
+            grid.modelCalls += found->second.modelEvaluations;
+        }
+        const int callsBefore = denoiser.nfe();
+        const at::Tensor final = sampler.run(denoiser, noise);
+        cell.modelCalls = denoiser.nfe() - callsBefore;
+        grid.modelCalls += cell.modelCalls;
+        cell.mse = (final.to(at::kDouble) - found->second.finalState().to(at::kDouble)).pow(2).mean().item<double>();
+        results.push_back({final, &found->second});
+    }
+    grid.groundTruths = int(truths.size());
+    return results;
+}
+
+std::vector<Tiles> tilesOf(dcscope::DiffusionModel& model, const std::vector<CellResult>& results, const GroundTruths& truths) {
+    std::vector<Tiles> tiles;
+    if (isPointModel(model)) {
+        double extent = 1e-6;  // the ground truths' spread, shared by every scatter
+        for (const auto& entry : truths) extent = std::max(extent, entry.second.finalState().abs().max().item<double>() * 1.25);
+        for (const CellResult& result : results) tiles.push_back({scatterImage(result.final.cpu(), result.truth->finalState().cpu(), extent)});
+        return tiles;
+    }
+    for (const CellResult& result : results) {
+        Tiles cell;
+        for (const QImage& image : imagesFromBatch(model.decode(result.final).cpu(), model.info().valueRange)) cell.append(tileImage(image));
+        tiles.push_back(cell);
+    }
+    return tiles;
+}
+
+QString titleOf(const dcscope::DiffusionModel& model, const SweepSpec& spec) {
+    const QString axes = spec.layout == SweepLayout::NfeBySolver
+                             ? QStringLiteral("guidance %1").arg(spec.guidance)
+                             : QString::fromStdString(dcscope::displayName(spec.base)) + (spec.compensated ? QStringLiteral(" + DC") : QString());
+    return QStringLiteral("%1: seed %2, %3%4, %5 sample%6 per cell")
+        .arg(QString::fromStdString(model.info().name))
+        .arg(spec.seed)
+        .arg(axes, classText(model, spec.classChoice))
+        .arg(spec.samples)
+        .arg(spec.samples == 1 ? QString() : QStringLiteral("s"));
+}
+
+QStringList notesOf(const dcscope::DiffusionModel& model, const SweepSpec& spec) {
+    QString truth = QStringLiteral("MSE of x_S against the ground truth (%1, %2 fine steps)")
+                        .arg(QString::fromStdString(dcscope::displayName(dcscope::GroundTruthOptions{}.fineSolver)))
+                        .arg(spec.groundTruthFineSteps);
+    if (spec.layout == SweepLayout::NfeBySolver || spec.compensated)
+        truth += spec.cpr ? QStringLiteral("; DC ratios: CPR prediction per NFE and guidance") : QStringLiteral("; DC ratios: the curve resampled to each NFE");
+    QStringList notes{truth};
+    if (spec.layout == SweepLayout::NfeBySolver) notes << QStringLiteral("the %-change of the DC cells is against the plain cell of their row");
+    if (isPointModel(model)) notes << QStringLiteral("dots: samples (blue; rings lie outside the plot) joined to their ground truth (grey)");
+    return notes;
 }
 
 }  // namespace
@@ -103,184 +409,41 @@ void validate(const SweepSpec& spec) {
     for (const double guidance : spec.guidances)
         if (!std::isfinite(guidance)) refuse("guidance list: every value must be finite");
     if (!std::isfinite(spec.guidance)) refuse("guidance: must be finite");
-    if (spec.samples < 1 || spec.samples > 16) refuse("samples: must be 1..16, got " + std::to_string(spec.samples));
-    if (spec.groundTruthFineSteps < 1) refuse("ground-truth fine steps: must be >= 1");
-    const int cells = spec.layout == SweepLayout::NfeBySolver ? int(spec.nfes.size()) * 4
-                                                               : int(spec.nfes.size() * spec.guidances.size());
+    if (spec.samples < 1 || spec.samples > kMaxSamples)
+        refuse("samples: must be 1.." + std::to_string(kMaxSamples) + ", got " + std::to_string(spec.samples));
+    if (spec.groundTruthFineSteps < 1) refuse("ground-truth fine steps: must be >= 1, got " + std::to_string(spec.groundTruthFineSteps));
+    if (spec.classChoice < -2) refuse("class: " + std::to_string(spec.classChoice) + " is neither a class nor -1 (each in turn) or -2 (none)");
+    const int cells = rowCount(spec) * columnCount(spec);
     if (cells > kMaxCells) refuse("grid: " + std::to_string(cells) + " cells, at most " + std::to_string(kMaxCells));
 }
 
 SweepGrid computeSweepGrid(dcscope::DiffusionModel& model, const SweepSpec& spec, const dcscope::CancelToken* cancel,
                            const SweepProgress& progress) {
     validate(spec);
+    if (cancel) cancel->throwIfCancelled();
     const auto start = std::chrono::steady_clock::now();
     SweepGrid grid;
-    std::vector<CellPlan> plans;
-    const QString solverName = QString::fromStdString(dcscope::displayName(spec.base));
-    if (spec.layout == SweepLayout::NfeBySolver) {
-        const dcscope::SolverConfig dpm = baseline(spec.base, dcscope::SolverType::DpmSolverPlusPlus);
-        const dcscope::SolverConfig ddim = baseline(spec.base, dcscope::SolverType::Ddim);
-        grid.columnLabels = {solverName, solverName + QStringLiteral(" + DC"), QString::fromStdString(dcscope::displayName(dpm)),
-                             QString::fromStdString(dcscope::displayName(ddim))};
-        for (int row = 0; row < spec.nfes.size(); ++row) {
-            const int nfe = spec.nfes[row];
-            grid.rowLabels << QStringLiteral("NFE %1").arg(nfe);
-            dcscope::SolverConfig plain = spec.base;
-            plain.steps = nfe;
-            plain.ratios.clear();
-            dcscope::SolverConfig compensated = plain;
-            compensated.ratios = compensationRatios(spec, nfe, spec.guidance);
-            dcscope::SolverConfig others[2] = {dpm, ddim};
-            for (auto& other : others) other.steps = nfe;
-            plans.push_back({row, 0, plain, spec.guidance});
-            plans.push_back({row, 1, compensated, spec.guidance, 0});
-            plans.push_back({row, 2, others[0], spec.guidance});
-            plans.push_back({row, 3, others[1], spec.guidance});
-        }
-    } else {
-        for (const int nfe : spec.nfes) grid.columnLabels << QStringLiteral("NFE %1").arg(nfe);
-        for (int row = 0; row < spec.guidances.size(); ++row) {
-            const double guidance = spec.guidances[row];
-            grid.rowLabels << guidanceLabel(guidance);
-            for (int column = 0; column < spec.nfes.size(); ++column) {
-                dcscope::SolverConfig config = spec.base;
-                config.steps = spec.nfes[column];
-                config.ratios.clear();
-                if (spec.compensated) config.ratios = compensationRatios(spec, config.steps, guidance);
-                plans.push_back({row, column, config, guidance});
-            }
-        }
-    }
-    for (const CellPlan& plan : plans) dcscope::validate(plan.config);
-
-    const dcscope::Datapoints data = dcscope::makeDatapoints(model, spec.seed, spec.samples);
-    const at::Tensor classes = cellClasses(model, spec, data);
-    const at::Tensor noise = data.noise.to(dcscope::parseDevice(spec.device));  // drawn on the CPU, like the window's
-    const bool points = model.info().sampleShape == std::vector<int64_t>{2};
-
-    std::map<std::tuple<double, int, int>, dcscope::GroundTruth> truths;  // (guidance, steps, grid)
-    std::vector<at::Tensor> finals(plans.size());
-    const int total = int(plans.size());
-    for (size_t i = 0; i < plans.size(); ++i) {
-        const CellPlan& plan = plans[i];
-        SweepCell cell;
-        cell.row = plan.row;
-        cell.column = plan.column;
-        cell.config = plan.config;
-        cell.guidance = plan.guidance;
-        cell.label = grid.rowLabels[plan.row] + QStringLiteral(", ") + grid.columnLabels[plan.column];
-        if (progress) progress(int(i), total, QStringLiteral("cell %1 of %2: %3").arg(i + 1).arg(total).arg(cell.label));
-        dcscope::GuidedDenoiser denoiser(model, dcscope::Conditioning{classes, plan.guidance}, cancel);
-        const dcscope::MultistepSampler sampler(model.schedule(), plan.config);
-        const auto key = std::make_tuple(plan.guidance, plan.config.steps, int(plan.config.grid));
-        auto found = truths.find(key);
-        if (found == truths.end()) {
-            dcscope::GroundTruthOptions options;
-            options.fineSteps = spec.groundTruthFineSteps;
-            found = truths.emplace(key, dcscope::computeGroundTruth(denoiser, noise, sampler.times(), options)).first;
-            grid.modelCalls += found->second.modelEvaluations;
-        }
-        const int callsBefore = denoiser.nfe();
-        const at::Tensor final = sampler.run(denoiser, noise);
-        cell.modelCalls = denoiser.nfe() - callsBefore;
-        grid.modelCalls += cell.modelCalls;
-        cell.mse = (final.to(at::kDouble) - found->second.finalState().to(at::kDouble)).pow(2).mean().item<double>();
-        finals[i] = final;
-        grid.cells.push_back(cell);
-    }
-    if (progress) progress(total, total, QStringLiteral("drawing the grid"));
-
-    // ---- drawing ----
-    std::vector<QVector<QImage>> tiles(plans.size());
-    int tileSize = kMinTile;
-    for (size_t i = 0; i < plans.size(); ++i) {
-        if (points) {
-            const auto key = std::make_tuple(plans[i].guidance, plans[i].config.steps, int(plans[i].config.grid));
-            tiles[i] = {scatterImage(finals[i].cpu(), truths.at(key).finalState().cpu(), 160)};
-        } else {
-            tiles[i] = imagesFromBatch(model.decode(finals[i]).cpu(), model.info().valueRange);
-            if (!tiles[i].isEmpty()) tileSize = std::max(tileSize, tiles[i].front().width());
-        }
-    }
-    if (points) tileSize = 160;
-    const int perCell = points ? 1 : spec.samples;
-    const int gap = 2;
-    const int cellWidth = perCell * tileSize + (perCell - 1) * gap;
-    QFont font;
-    font.setPixelSize(13);
-    QFont bold = font;
-    bold.setBold(true);
-    const QFontMetrics metrics(font);
-    const int lineHeight = metrics.height();
-    int rowLabelWidth = 0;
-    for (const QString& label : grid.rowLabels) rowLabelWidth = std::max(rowLabelWidth, QFontMetrics(bold).horizontalAdvance(label));
-    rowLabelWidth += 16;
-    const int margin = 10;
-    const int columnGap = 14;
-    int columnWidth = cellWidth;
-    for (const QString& label : grid.columnLabels) columnWidth = std::max(columnWidth, QFontMetrics(bold).horizontalAdvance(label));
-    const int titleHeight = lineHeight + 8;
-    const int headerHeight = lineHeight + 6;
-    const int cellHeight = tileSize + 2 * lineHeight + 8;
-    const int columns = int(grid.columnLabels.size()), rows = int(grid.rowLabels.size());
-    const int width = 2 * margin + rowLabelWidth + columns * columnWidth + (columns - 1) * columnGap;
-    const int height = 2 * margin + titleHeight + headerHeight + rows * cellHeight;
-    grid.image = QImage(width, height, QImage::Format_RGB32);
-    grid.image.fill(QColor(255, 255, 255));
-    QPainter painter(&grid.image);
-    painter.setFont(bold);
-    painter.setPen(QColor(20, 20, 20));
-    const QString title = QStringLiteral("%1, seed %2%3")
-                              .arg(QString::fromStdString(model.info().name))
-                              .arg(spec.seed)
-                              .arg(spec.layout == SweepLayout::NfeBySolver ? QStringLiteral(", guidance %1").arg(spec.guidance)
-                                                                           : QStringLiteral(", %1%2").arg(solverName, spec.compensated ? QStringLiteral(" + DC") : QString()));
-    painter.drawText(QRect(margin, margin, width - 2 * margin, titleHeight), Qt::AlignLeft | Qt::AlignVCenter, title);
-    const int top = margin + titleHeight;
-    const auto columnX = [&](int column) { return margin + rowLabelWidth + column * (columnWidth + columnGap); };
-    for (int column = 0; column < columns; ++column)
-        painter.drawText(QRect(columnX(column), top, columnWidth, headerHeight), Qt::AlignHCenter | Qt::AlignVCenter, grid.columnLabels[column]);
-    for (int row = 0; row < rows; ++row)
-        painter.drawText(QRect(margin, top + headerHeight + row * cellHeight, rowLabelWidth, tileSize), Qt::AlignLeft | Qt::AlignVCenter,
-                         grid.rowLabels[row]);
-    painter.setFont(font);
-    for (size_t i = 0; i < plans.size(); ++i) {
-        const SweepCell& cell = grid.cells[int(i)];
-        const int x0 = columnX(cell.column) + (columnWidth - cellWidth) / 2;
-        const int y0 = top + headerHeight + cell.row * cellHeight;
-        for (int t = 0; t < tiles[i].size() && t < perCell; ++t) {
-            const QRect target(x0 + t * (tileSize + gap), y0, tileSize, tileSize);
-            painter.drawImage(target, tiles[i][t].scaled(tileSize, tileSize, Qt::IgnoreAspectRatio, Qt::FastTransformation));
-        }
-        QString caption = QStringLiteral("MSE %1").arg(cell.mse, 0, 'e', 2);
-        if (plans[i].plainColumn >= 0) {
-            const SweepCell& plain = grid.cells[int(i) - (cell.column - plans[i].plainColumn)];
-            if (plain.mse > 0) {
-                const double percent = 100.0 * (cell.mse / plain.mse - 1.0);
-                caption += QStringLiteral(" (%1%2%)").arg(percent < 0 ? QStringLiteral("−") : QStringLiteral("+")).arg(std::abs(percent), 0, 'f', 1);
-            }
-        }
-        painter.drawText(QRect(columnX(cell.column), y0 + tileSize + 2, columnWidth, lineHeight), Qt::AlignHCenter | Qt::AlignVCenter, caption);
-        painter.setPen(QColor(110, 110, 110));
-        painter.drawText(QRect(columnX(cell.column), y0 + tileSize + 2 + lineHeight, columnWidth, lineHeight),
-                         Qt::AlignHCenter | Qt::AlignVCenter, QStringLiteral("%1 model calls").arg(cell.modelCalls));
-        painter.setPen(QColor(20, 20, 20));
-    }
-    painter.end();
+    grid.cells = planCells(spec, grid);
+    GroundTruths truths;
+    const std::vector<CellResult> results = sampleCells(model, spec, cancel, progress, grid, truths);
+    if (progress) progress(int(grid.cells.size()), int(grid.cells.size()), QStringLiteral("drawing the grid"));
+    grid.image = drawGrid(grid, tilesOf(model, results, truths), titleOf(model, spec), notesOf(model, spec));
     grid.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return grid;
 }
 
 bool saveSweepGrid(const SweepGrid& grid, const QString& path, QString* error) {
+    const auto fail = [&](const QString& why) {
+        if (error) *error = QStringLiteral("%1: %2").arg(path, why.simplified());
+        return false;
+    };
+    if (grid.image.isNull()) return fail(QStringLiteral("the grid has no image"));
     QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly)) {
-        if (error) *error = QStringLiteral("%1: cannot write (%2)").arg(path, file.errorString());
-        return false;
-    }
-    if (!grid.image.save(&file, "PNG") || !file.commit()) {
-        if (error) *error = QStringLiteral("%1: cannot write the PNG (%2)").arg(path, file.errorString());
+    if (!file.open(QIODevice::WriteOnly)) return fail(QStringLiteral("cannot write (%1)").arg(file.errorString()));
+    if (!grid.image.save(&file, "PNG")) {
         file.cancelWriting();
-        return false;
+        return fail(QStringLiteral("cannot encode the PNG (%1)").arg(file.errorString()));
     }
+    if (!file.commit()) return fail(QStringLiteral("cannot write (%1)").arg(file.errorString()));
     return true;
 }

@@ -16,3 +16,9 @@ shoot() {  # output, then dcscope's arguments
 shoot assets/readme/window_fashion.png
 shoot assets/readme/window_gmm_image.png --model builtin:gmm-image
 shoot assets/readme/window_gmm2d.png --model builtin:gmm2d
+# The research dock, each tab after its job (the embedded package; the CPR fit on the fast exact
+# mixture, whose twelve searches take seconds instead of minutes).
+shoot assets/readme/research_search.png --research-job search
+shoot assets/readme/research_evaluate.png --research-job evaluate
+shoot assets/readme/research_sweep.png --research-job sweep
+shoot assets/readme/research_cpr.png --model builtin:gmm-image --research-job cpr

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "dcscope/errors.h"
+#include "error_line.h"
 #include "dcscope/gaussian_mixture_model.h"
 #include "dcscope/ground_truth.h"
 #include "dcscope/guided_denoiser.h"
@@ -31,11 +32,6 @@ using ProgressSink = std::function<void(std::shared_ptr<const StepUpdate>)>;
 
 double secondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-/// Exception texts can span lines (c10 appends context); dialogs and the status bar get one.
-QString firstLine(const std::string& text) {
-    const QString line = QString::fromStdString(text.substr(0, text.find('\n'))).trimmed();
-    return line.isEmpty() ? QStringLiteral("unknown error") : line;
-}
 
 bool compensates(const std::vector<double>& ratios) {
     return std::any_of(ratios.begin(), ratios.end(), [](double rho) { return rho != 1.0; });

@@ -6,6 +6,7 @@
 #include <c10/util/Exception.h>
 
 #include "dcscope/errors.h"
+#include "error_line.h"
 #include "dcscope/evaluation.h"
 #include "dcscope/model.h"
 #include "dcscope/threads.h"
@@ -17,11 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 double secondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-/// Exception texts can span lines (c10 appends context); the panels show one.
-QString firstLine(const std::string& text) {
-    const QString line = QString::fromStdString(text.substr(0, text.find('\n'))).trimmed();
-    return line.isEmpty() ? QStringLiteral("unknown error") : line;
-}
 
 QString searchStepText(const dcscope::SearchStepReport& report) {
     return report.searched ? QStringLiteral("step %1 of %2: rho %3, loss %4 -> %5")

@@ -42,6 +42,23 @@ GlVertexArray::~GlVertexArray() {
     if (m_name) m_gl->glDeleteVertexArrays(1, &m_name);
 }
 
+GlTexture::GlTexture(QOpenGLFunctions_3_3_Core* gl, const QImage& image) : GlName(gl, 0) {
+    const QImage rgba = image.convertToFormat(QImage::Format_RGBA8888);
+    gl->glGenTextures(1, &m_name);
+    gl->glBindTexture(GL_TEXTURE_2D, m_name);
+    gl->glPixelStorei(GL_UNPACK_ALIGNMENT, 4);  // RGBA8888 rows are whole words
+    gl->glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, rgba.width(), rgba.height(), 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.constBits());
+    gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+    gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+    gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+    gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    gl->glBindTexture(GL_TEXTURE_2D, 0);
+}
+
+GlTexture::~GlTexture() {
+    if (m_name) m_gl->glDeleteTextures(1, &m_name);
+}
+
 GlProgram::GlProgram(QOpenGLFunctions_3_3_Core* gl, const QString& vertexName, const QByteArray& vertexSource,
                      const QString& fragmentName, const QByteArray& fragmentSource)
     : GlName(gl, 0) {

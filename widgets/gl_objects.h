@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include <QImage>
 #include <QOpenGLFunctions_3_3_Core>
 #include <QString>
 
@@ -53,6 +54,17 @@ public:
     GlVertexArray(GlVertexArray&&) noexcept = default;
     GlVertexArray& operator=(GlVertexArray&&) noexcept = default;
     ~GlVertexArray();
+};
+
+/// A 2-D RGBA texture holding an image (nearest filtering: samples are shown pixel for pixel).
+class GlTexture : public GlName {
+public:
+    GlTexture() = default;
+    /// Uploads `image` (any format; converted to RGBA8888).
+    GlTexture(QOpenGLFunctions_3_3_Core* gl, const QImage& image);
+    GlTexture(GlTexture&&) noexcept = default;
+    GlTexture& operator=(GlTexture&&) noexcept = default;
+    ~GlTexture();
 };
 
 /// A linked program from a vertex and a fragment shader (GLSL sources, e.g. from the embedded

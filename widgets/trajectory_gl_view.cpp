@@ -34,6 +34,12 @@ const Rgba kPlainColour{230 / 255.f, 134 / 255.f, 46 / 255.f, 1.0f};
 const Rgba kCompensatedColour{46 / 255.f, 123 / 255.f, 230 / 255.f, 1.0f};
 const Rgba kErrorColour{0.85f, 0.1f, 0.15f, 0.9f};
 const Rgba kVelocityColour{0.15f, 0.55f, 0.35f, 0.8f};
+const Rgba kModeColour{0.1f, 0.1f, 0.1f, 0.9f};
+const Rgba kSelectedModeColour{0.8f, 0.1f, 0.55f, 1.0f};
+constexpr double kModeGrabRadius = 10.0;
+constexpr int kRingSegments = 48;
+constexpr double kMinModeStd = 0.005;
+constexpr double kMinModeWeight = 1e-3;
 constexpr int kVelocityGrid = 24;  // arrows per side of the view
 const float kDensityLow[3] = {1.0f, 1.0f, 1.0f};
 const float kDensityHigh[3] = {0.42f, 0.30f, 0.62f};
@@ -65,6 +71,7 @@ struct TrajectoryGlView::GlState {
     GlBuffer pathBuffer;
     std::vector<GLint> pathFirst;    // one line strip per particle
     std::vector<GLsizei> pathCount;
+    std::vector<GlTexture> stateTextures;  // the hovered state's images (setStateImages)
     GlVertexArray dynamicArray;
     GlBuffer dynamicBuffer;
     bool imguiReady = false;
@@ -173,13 +180,121 @@ void TrajectoryGlView::setScene(const TrajectoryScene& scene, bool fit) {
     const int previousStep = step();
     const bool sameGrid = scene.times == m_scene.times && !m_scene.times.isEmpty();
     m_scene = scene;
+    // A result of an older edit (or of the model before the edits) shows the user's newest mixture.
+    if (m_hasEditedMixture) m_scene.density = m_editedMixture;
+    if (m_selectedMode >= m_scene.density.means.size()) m_selectedMode = -1;
+    if (m_selectedParticle >= m_scene.particles()) m_selectedParticle = -1;
+    // New states, new images: the next hover asks again.
+    m_hoveredParticle = m_hoveredStep = -1;
+    m_stateImages = StateImages{};
     m_pathsDirty = true;
     setStep(sameGrid ? previousStep : std::max(0, m_scene.steps()));
     if (fit) fitToScene();
     update();
 }
 
-void TrajectoryGlView::clearScene() { setScene(TrajectoryScene{}, false); }
+void TrajectoryGlView::clearScene() {
+    m_hasEditedMixture = false;
+    m_selectedParticle = -1;
+    m_selectedMode = m_draggedMode = -1;
+    setScene(TrajectoryScene{}, false);
+}
+
+void TrajectoryGlView::setSelectedParticle(int particle) {
+    m_selectedParticle = particle >= 0 && particle < m_scene.particles() ? particle : -1;
+    update();
+}
+
+void TrajectoryGlView::setStateImages(int particle, int step, const QVector<QImage>& images, const QStringList& captions) {
+    m_stateImages = StateImages{particle, step, images, captions, false};
+    update();
+}
+
+void TrajectoryGlView::setMixtureEditing(bool editing) {
+    editing = editing && m_scene.density.isValid();
+    if (editing == m_editingMixture) return;
+    m_editingMixture = editing;
+    m_draggedMode = -1;
+    if (!editing) m_selectedMode = -1;
+    Q_EMIT mixtureEditingChanged(editing);
+    update();
+}
+
+int TrajectoryGlView::modeAt(const QPointF& position) const {
+    int found = -1;
+    double best = kModeGrabRadius;
+    for (int i = 0; i < m_scene.density.means.size(); ++i) {
+        const QPointF delta = dataToWidget(m_scene.density.means[i]) - position;
+        const double distance = std::hypot(delta.x(), delta.y());
+        if (distance <= best) {
+            best = distance;
+            found = i;
+        }
+    }
+    return found;
+}
+
+void TrajectoryGlView::editMixture(const std::function<void(MixtureDensity&)>& change) {
+    MixtureDensity mixture = m_scene.density;
+    change(mixture);
+    if (mixture == m_scene.density) return;
+    m_scene.density = mixture;
+    m_editedMixture = mixture;
+    m_hasEditedMixture = true;
+    update();
+    Q_EMIT mixtureEdited(mixture);
+}
+
+int TrajectoryGlView::addMode(const QPointF& data) {
+    if (!m_scene.density.isValid() || m_scene.density.means.size() >= kMaxModes) return -1;
+    const MixtureDensity& current = m_scene.density;
+    const int like = m_selectedMode >= 0 ? m_selectedMode : 0;
+    editMixture([&](MixtureDensity& mixture) {
+        mixture.means.append(data);
+        mixture.weights.append(current.weights[like]);
+        mixture.stds.append(current.stds[like]);
+        if (mixture.classes.size() == current.means.size())
+            mixture.classes.append(like < current.classes.size() ? current.classes[like] : 0);
+    });
+    m_selectedMode = int(m_scene.density.means.size()) - 1;
+    return m_selectedMode;
+}
+
+void TrajectoryGlView::moveMode(int mode, const QPointF& data) {
+    if (mode < 0 || mode >= m_scene.density.means.size()) return;
+    editMixture([&](MixtureDensity& mixture) { mixture.means[mode] = data; });
+}
+
+void TrajectoryGlView::setModeWeight(int mode, double weight) {
+    if (mode < 0 || mode >= m_scene.density.means.size() || !std::isfinite(weight)) return;
+    editMixture([&](MixtureDensity& mixture) { mixture.weights[mode] = std::max(weight, kMinModeWeight); });
+}
+
+void TrajectoryGlView::setModeStd(int mode, double std) {
+    if (mode < 0 || mode >= m_scene.density.means.size() || !std::isfinite(std)) return;
+    editMixture([&](MixtureDensity& mixture) { mixture.stds[mode] = std::max(std, kMinModeStd); });
+}
+
+void TrajectoryGlView::setModeClass(int mode, int classIndex) {
+    if (mode < 0 || mode >= m_scene.density.means.size() || classIndex < 0) return;
+    if (!m_scene.density.labels.isEmpty() && classIndex >= m_scene.density.labels.size()) return;
+    editMixture([&](MixtureDensity& mixture) {
+        if (mixture.classes.size() != mixture.means.size()) mixture.classes = QVector<int>(mixture.means.size(), 0);
+        mixture.classes[mode] = classIndex;
+    });
+}
+
+void TrajectoryGlView::removeMode(int mode) {
+    if (mode < 0 || mode >= m_scene.density.means.size() || m_scene.density.means.size() <= 1) return;
+    editMixture([&](MixtureDensity& mixture) {
+        mixture.means.remove(mode);
+        mixture.weights.remove(mode);
+        mixture.stds.remove(mode);
+        if (mode < mixture.classes.size()) mixture.classes.remove(mode);
+    });
+    m_selectedMode = -1;
+    m_draggedMode = -1;
+}
 
 int TrajectoryGlView::stepOfFineIndex(double fineIndex) const {
     const auto& coarse = m_scene.coarseFineIndex;
@@ -283,27 +398,32 @@ QPointF TrajectoryGlView::widgetToData(const QPointF& position) const {
 
 TrajectoryGlView::HoverInfo TrajectoryGlView::hoverAt(const QPointF& position) const {
     HoverInfo info;
-    const int k = step();
+    int k = step();
     double best = kHoverRadius;
+    const auto consider = [&](const QVector<QVector<QPointF>>& states, bool compensatedRun, int p, int j) {
+        if (p >= states.size() || j >= states[p].size()) return;
+        const QPointF delta = dataToWidget(states[p][j]) - position;
+        const double distance = std::hypot(delta.x(), delta.y());
+        if (distance <= best) {
+            best = distance;
+            info.valid = true;
+            info.particle = p;
+            info.compensatedRun = compensatedRun;
+            info.step = j;
+        }
+    };
     for (int run = 0; run < 2; ++run) {
         const bool compensatedRun = run == 1;
         if (!(compensatedRun ? m_layers.compensated : m_layers.plain)) continue;
         const auto& states = compensatedRun ? m_scene.compensated : m_scene.plain;
-        for (int p = 0; p < states.size(); ++p) {
-            if (k >= states[p].size()) continue;
-            const QPointF delta = dataToWidget(states[p][k]) - position;
-            const double distance = std::hypot(delta.x(), delta.y());
-            if (distance <= best) {
-                best = distance;
-                info.valid = true;
-                info.particle = p;
-                info.compensatedRun = compensatedRun;
-            }
-        }
+        for (int p = 0; p < states.size(); ++p) consider(states, compensatedRun, p, k);
+        // The selected particle: every step along its path.
+        if (m_selectedParticle >= 0 && m_selectedParticle < states.size())
+            for (int j = 0; j < states[m_selectedParticle].size(); ++j) consider(states, compensatedRun, m_selectedParticle, j);
     }
     if (!info.valid) return info;
+    k = info.step;
     const int p = info.particle;
-    info.step = k;
     const auto at = [k](const QVector<double>& values) { return k < values.size() ? values[k] : 0.0; };
     info.t = at(m_scene.times);
     info.lambda = at(m_scene.lambdas);
@@ -329,23 +449,25 @@ QPointF TrajectoryGlView::samplingVelocity(const QPointF& data, int fine) const 
         fine >= m_scene.fineAlphas.size() || fine >= m_scene.fineSigmas.size())
         return {};
     const double alpha = m_scene.fineAlphas[fine], sigma = m_scene.fineSigmas[fine];
-    const double variance = alpha * alpha * density.componentStd * density.componentStd + sigma * sigma;
-    // score = sum_i r_i (alpha mu_i - x) / variance, r_i the responsibilities (stable in logs).
-    std::vector<double> logs;
+    // score = sum_i r_i (alpha mu_i - x) / v_i with v_i = alpha^2 s_i^2 + sigma^2 and the
+    // responsibilities r_i proportional to w_i N(x; alpha mu_i, v_i I) (in logs, for stability).
+    std::vector<double> logs, variances;
     double largest = -std::numeric_limits<double>::infinity();
     for (int i = 0; i < density.means.size(); ++i) {
+        const double variance = alpha * alpha * density.stds[i] * density.stds[i] + sigma * sigma;
         const QPointF d = data - alpha * density.means[i];
-        logs.push_back(std::log(std::max(density.weights[i], 1e-300)) - 0.5 * QPointF::dotProduct(d, d) / variance);
+        variances.push_back(variance);
+        logs.push_back(std::log(std::max(density.weights[i], 1e-300)) - std::log(variance) - 0.5 * QPointF::dotProduct(d, d) / variance);
         largest = std::max(largest, logs.back());
     }
     double total = 0;
-    QPointF mean;
+    QPointF weighted;
     for (int i = 0; i < density.means.size(); ++i) {
         const double r = std::exp(logs[size_t(i)] - largest);
         total += r;
-        mean += r * alpha * density.means[i];
+        weighted += r * (alpha * density.means[i] - data) / variances[size_t(i)];
     }
-    const QPointF score = (mean / total - data) / variance;
+    const QPointF score = weighted / total;
     const QPointF velocity = m_scene.fineDrift[fine] * data - 0.5 * m_scene.fineDiffusionSquared[fine] * score;
     return -velocity;
 }
@@ -397,14 +519,17 @@ void TrajectoryGlView::uploadGroundTruthPaths() {
 void TrajectoryGlView::drawDensity(double alpha, double sigma) {
     const MixtureDensity& density = m_scene.density;
     const int count = std::min(int(density.means.size()), kMaxModes);
-    std::vector<float> means, weights;
-    double variance = alpha * alpha * density.componentStd * density.componentStd + sigma * sigma;
-    double largestWeight = 0;
+    std::vector<float> means, weights, stds;
+    double totalWeight = 0;
+    for (int i = 0; i < count; ++i) totalWeight += density.weights[i];
+    double peak = 0;
     for (int i = 0; i < count; ++i) {
         means.push_back(float(density.means[i].x()));
         means.push_back(float(density.means[i].y()));
-        weights.push_back(float(density.weights[i]));
-        largestWeight = std::max(largestWeight, density.weights[i]);
+        weights.push_back(float(density.weights[i] / totalWeight));
+        stds.push_back(float(density.stds[i]));
+        const double variance = alpha * alpha * density.stds[i] * density.stds[i] + sigma * sigma;
+        peak = std::max(peak, density.weights[i] / totalWeight / (2 * M_PI * std::max(variance, 1e-12)));
     }
     const GlProgram& program = m_glState->density;
     m_gl->glUseProgram(program.name());
@@ -415,10 +540,10 @@ void TrajectoryGlView::drawDensity(double alpha, double sigma) {
     m_gl->glUniform1i(program.uniform("modeCount"), count);
     m_gl->glUniform2fv(program.uniform("means"), count, means.data());
     m_gl->glUniform1fv(program.uniform("weights"), count, weights.data());
-    m_gl->glUniform1f(program.uniform("componentStd"), float(density.componentStd));
+    m_gl->glUniform1fv(program.uniform("stds"), count, stds.data());
     m_gl->glUniform1f(program.uniform("alpha"), float(alpha));
     m_gl->glUniform1f(program.uniform("sigma"), float(sigma));
-    m_gl->glUniform1f(program.uniform("peak"), float(largestWeight / (2 * M_PI * std::max(variance, 1e-12))));
+    m_gl->glUniform1f(program.uniform("peak"), float(peak));
     m_gl->glUniform3fv(program.uniform("lowColour"), 1, kDensityLow);
     m_gl->glUniform3fv(program.uniform("highColour"), 1, kDensityHigh);
     m_gl->glBindVertexArray(m_glState->quadArray.name());
@@ -479,14 +604,43 @@ void TrajectoryGlView::drawStrokes() {
     }
     if (m_layers.plain) addRunLines(m_scene.plain, kPlainColour);
     if (m_layers.compensated) addRunLines(m_scene.compensated, kCompensatedColour);
+    const auto addSelectedPath = [&](const QVector<QVector<QPointF>>& run, const Rgba& colour) {
+        // The whole path, opaque: every state of it can be hovered.
+        if (m_selectedParticle < 0 || m_selectedParticle >= run.size()) return;
+        const auto& states = run[m_selectedParticle];
+        for (int j = 1; j < states.size(); ++j) {
+            vertices.push_back({float(states[j - 1].x()), float(states[j - 1].y()), colour});
+            vertices.push_back({float(states[j].x()), float(states[j].y()), colour});
+        }
+    };
+    if (m_layers.plain) addSelectedPath(m_scene.plain, kPlainColour);
+    if (m_layers.compensated) addSelectedPath(m_scene.compensated, kCompensatedColour);
     const GLsizei runLines = GLsizei(vertices.size());
     if (m_layers.errors) {
         if (m_layers.plain) addErrors(m_scene.plain);
         if (m_layers.compensated) addErrors(m_scene.compensated);
     }
+    if (m_editingMixture) {
+        // Each mode's handle: a ring of radius s_i about mu_i (the data distribution's own
+        // spread; the density at time t is wider) and its centre.
+        const MixtureDensity& mixture = m_scene.density;
+        for (int i = 0; i < mixture.means.size(); ++i) {
+            const Rgba colour = i == m_selectedMode ? kSelectedModeColour : kModeColour;
+            for (int j = 0; j < kRingSegments; ++j)
+                for (const int corner : {j, j + 1}) {
+                    const double angle = 2 * M_PI * corner / kRingSegments;
+                    const QPointF p = mixture.means[i] + mixture.stds[i] * QPointF(std::cos(angle), std::sin(angle));
+                    vertices.push_back({float(p.x()), float(p.y()), colour});
+                }
+        }
+    }
     const GLsizei errorLines = GLsizei(vertices.size()) - runLines;
     if (m_layers.plain) addMarkers(m_scene.plain, kPlainColour);
     if (m_layers.compensated) addMarkers(m_scene.compensated, kCompensatedColour);
+    if (m_editingMixture)
+        for (int i = 0; i < m_scene.density.means.size(); ++i)
+            vertices.push_back({float(m_scene.density.means[i].x()), float(m_scene.density.means[i].y()),
+                                i == m_selectedMode ? kSelectedModeColour : kModeColour});
     const GLsizei markers = GLsizei(vertices.size()) - runLines - errorLines;
 
     useStrokeBuffer(m_glState->dynamicBuffer.name());
@@ -571,17 +725,73 @@ void TrajectoryGlView::drawOverlay() {
         if (ImGui::SliderFloat("steps/s", &speed, 0.25f, 10.0f, "%.2f")) m_speed = speed;
         const int fine = int(std::lround(m_fineIndex));
         if (fine < m_scene.fineTimes.size()) ImGui::Text("t = %.4f", m_scene.fineTimes[fine]);
+        if (m_scene.density.isValid()) {
+            bool editing = m_editingMixture;
+            if (ImGui::Checkbox("shape the mixture", &editing)) setMixtureEditing(editing);
+            if (m_editingMixture) drawMixtureEditor();
+        }
     }
     ImGui::End();
     const HoverInfo hover = ImGui::GetIO().WantCaptureMouse ? HoverInfo{} : hoverAt(m_mouse);
-    if (hover.valid) {
+    const int hoveredMode = m_editingMixture && !ImGui::GetIO().WantCaptureMouse ? modeAt(m_mouse) : -1;
+    if (hoveredMode >= 0) {
+        const MixtureDensity& mixture = m_scene.density;
+        double total = 0;
+        for (double w : mixture.weights) total += w;
+        const int classIndex = hoveredMode < mixture.classes.size() ? mixture.classes[hoveredMode] : 0;
+        ImGui::BeginTooltip();
+        ImGui::Text("mode %d: weight %.3f (%.1f%%), spread %.3f%s%s", hoveredMode, mixture.weights[hoveredMode],
+                    100 * mixture.weights[hoveredMode] / total, mixture.stds[hoveredMode], mixture.labels.isEmpty() ? "" : ", class ",
+                    mixture.labels.value(classIndex).toUtf8().constData());
+        ImGui::EndTooltip();
+    } else if (hover.valid) {
         ImGui::BeginTooltip();
         ImGui::TextUnformatted(describe(hover, m_scene).toUtf8().constData());
+        // The selected sample's images at the hovered step, side by side.
+        const StateImages& shown = m_stateImages;
+        if (shown.uploaded && shown.particle == hover.particle && shown.step == hover.step) {
+            for (size_t i = 0; i < m_glState->stateTextures.size(); ++i) {
+                if (i > 0) ImGui::SameLine();
+                ImGui::BeginGroup();
+                ImGui::TextUnformatted(shown.captions.value(int(i)).toUtf8().constData());
+                ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(m_glState->stateTextures[i].name())), ImVec2(96, 96));
+                ImGui::EndGroup();
+            }
+        }
         ImGui::EndTooltip();
     }
     ImGui::Render();
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-    if (isPlaying() || hover.valid) update();  // ImGui animates (and follows the mouse) frame by frame
+    if (isPlaying() || hover.valid || hoveredMode >= 0) update();  // ImGui animates (and follows the mouse) frame by frame
+}
+
+void TrajectoryGlView::drawMixtureEditor() {
+    ImGui::TextDisabled("click: add a mode; drag a mode: move it");
+    const MixtureDensity& mixture = m_scene.density;
+    const int mode = m_selectedMode;
+    if (mode < 0 || mode >= mixture.means.size()) {
+        ImGui::TextDisabled("click a mode's centre to select it");
+        return;
+    }
+    ImGui::Text("mode %d at (%.3f, %.3f)", mode, mixture.means[mode].x(), mixture.means[mode].y());
+    float weight = float(mixture.weights[mode]);
+    if (ImGui::SliderFloat("weight", &weight, 0.01f, 10.0f, "%.3f", ImGuiSliderFlags_Logarithmic)) setModeWeight(mode, weight);
+    float spread = float(mixture.stds[mode]);
+    if (ImGui::SliderFloat("spread s", &spread, 0.01f, 1.0f, "%.3f", ImGuiSliderFlags_Logarithmic)) setModeStd(mode, spread);
+    if (!mixture.labels.isEmpty()) {
+        const int current = mode < mixture.classes.size() ? mixture.classes[mode] : 0;
+        const QByteArray shown = mixture.labels.value(current).toUtf8();
+        if (ImGui::BeginCombo("class", shown.constData())) {
+            for (int c = 0; c < mixture.labels.size(); ++c) {
+                const QByteArray label = mixture.labels[c].toUtf8();
+                if (ImGui::Selectable(label.constData(), c == current)) setModeClass(mode, c);
+            }
+            ImGui::EndCombo();
+        }
+    }
+    ImGui::BeginDisabled(mixture.means.size() <= 1);
+    if (ImGui::Button("remove mode (Delete)")) removeMode(mode);
+    ImGui::EndDisabled();
 }
 
 void TrajectoryGlView::drawProblem() {
@@ -621,6 +831,12 @@ void TrajectoryGlView::paintGL() {
     drawStrokes();
     m_gl->glBindVertexArray(0);
     m_gl->glUseProgram(0);
+    if (!m_stateImages.uploaded) {
+        m_glState->stateTextures.clear();
+        for (const QImage& image : m_stateImages.images)
+            if (!image.isNull()) m_glState->stateTextures.emplace_back(m_gl, image);
+        m_stateImages.uploaded = true;
+    }
     drawOverlay();
     m_frameTimes.push_back(frame.nsecsElapsed() / 1e6);
 }
@@ -642,6 +858,15 @@ void TrajectoryGlView::mousePressEvent(QMouseEvent* event) {
         update();
         return;
     }
+    if (event->button() == Qt::LeftButton && m_editingMixture) {
+        const int mode = modeAt(event->position());
+        if (mode >= 0) {
+            m_selectedMode = m_draggedMode = mode;
+            m_modeDragOffset = m_scene.density.means[mode] - widgetToData(event->position());
+            update();
+            return;
+        }
+    }
     if (event->button() == Qt::LeftButton) {
         m_dragging = true;
         m_dragStart = event->position();
@@ -652,7 +877,17 @@ void TrajectoryGlView::mousePressEvent(QMouseEvent* event) {
 void TrajectoryGlView::mouseMoveEvent(QMouseEvent* event) {
     m_mouse = event->position();
     if (m_bridge) m_bridge->mouseMoved(m_mouse);
-    if (m_dragging) {
+    if (m_selectedParticle >= 0 && !m_dragging && m_draggedMode < 0) {
+        const HoverInfo hover = hoverAt(m_mouse);
+        if (hover.valid && hover.particle == m_selectedParticle && (hover.particle != m_hoveredParticle || hover.step != m_hoveredStep)) {
+            m_hoveredParticle = hover.particle;
+            m_hoveredStep = hover.step;
+            Q_EMIT stateHovered(hover.particle, hover.step);
+        }
+    }
+    if (m_draggedMode >= 0) {
+        moveMode(m_draggedMode, widgetToData(m_mouse) + m_modeDragOffset);
+    } else if (m_dragging) {
         const QPointF moved = (event->position() - m_dragStart) * m_unitsPerPixel;
         m_centre = m_centreAtDragStart + QPointF(-moved.x(), moved.y());
     }
@@ -661,13 +896,21 @@ void TrajectoryGlView::mouseMoveEvent(QMouseEvent* event) {
 
 void TrajectoryGlView::mouseReleaseEvent(QMouseEvent* event) {
     if (m_bridge) m_bridge->mouseButton(event->button(), false);
-    if (event->button() == Qt::LeftButton && m_dragging) {
+    if (event->button() == Qt::LeftButton && m_draggedMode >= 0) {
+        m_draggedMode = -1;
+    } else if (event->button() == Qt::LeftButton && m_dragging) {
         m_dragging = false;
-        // A click, not a drag: name the state under the mouse.
+        // A click, not a drag: add a mode where the mixture is being shaped, else name the
+        // state under the mouse.
         if ((event->position() - m_dragStart).manhattanLength() < 3) {
             m_centre = m_centreAtDragStart;
-            const HoverInfo info = hoverAt(event->position());
-            if (info.valid) Q_EMIT stateClicked(info.particle, info.step);
+            if (m_editingMixture) {
+                addMode(widgetToData(event->position()));
+            } else {
+                const HoverInfo info = hoverAt(event->position());
+                setSelectedParticle(info.valid ? info.particle : -1);
+                if (info.valid) Q_EMIT stateClicked(info.particle, info.step);
+            }
         }
     }
     update();
@@ -697,6 +940,11 @@ void TrajectoryGlView::keyPressEvent(QKeyEvent* event) {
     case Qt::Key_Space: setPlaying(!isPlaying()); break;
     case Qt::Key_Left: setStep(step() - 1); Q_EMIT stepChanged(step()); break;
     case Qt::Key_Right: setStep(step() + 1); Q_EMIT stepChanged(step()); break;
+    case Qt::Key_Delete:
+    case Qt::Key_Backspace:
+        if (!m_editingMixture || m_selectedMode < 0) return QOpenGLWidget::keyPressEvent(event);
+        removeMode(m_selectedMode);
+        break;
     default: QOpenGLWidget::keyPressEvent(event); return;
     }
 }

@@ -1,8 +1,12 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include <QElapsedTimer>
+#include <QImage>
+#include <QStringList>
+#include <QVector>
 #include <QOpenGLWidget>
 #include <QPointF>
 #include <QRectF>
@@ -24,6 +28,9 @@ struct ImGuiContext;
 /// ground truth at t_k, pan (drag) and zoom (wheel, about the cursor), play/pause through time,
 /// and a Dear ImGui overlay with layer toggles, the step slider, playback and a hover inspector
 /// (t, lambda, alpha, sigma, rho, the Lagrange time t', each solver's error, the compensation).
+/// In mixture editing the user shapes the mixture itself: a click adds a mode, a drag moves one,
+/// the overlay sets the selected mode's weight, spread and class, Delete removes it; every change
+/// redraws the density at once and is announced by mixtureEdited() for the app to re-sample.
 /// Without a usable OpenGL 3.3 context it shows a message instead. GUI thread only.
 class TrajectoryGlView : public QOpenGLWidget {
     Q_OBJECT
@@ -84,10 +91,36 @@ public:
     QPointF samplingVelocity(const QPointF& data, int fine) const;
 
     /// The inspector's values for the solver state nearest to `position` (within 12 px) at the
-    /// shown step, or an invalid HoverInfo.
+    /// shown step, or, for the selected particle, at any step; or an invalid HoverInfo.
     HoverInfo hoverAt(const QPointF& position) const;
     /// The inspector's text for `info` (as the overlay shows it).
     static QString describe(const HoverInfo& info, const TrajectoryScene& scene);
+
+    /// Mixture editing (see the class comment). The mixture is the scene's density; an edited one
+    /// is kept across later setScene() calls (results of older edits) until clearScene().
+    void setMixtureEditing(bool editing);
+    bool isMixtureEditing() const { return m_editingMixture; }
+    const MixtureDensity& mixture() const { return m_scene.density; }
+    int selectedMode() const { return m_selectedMode; }
+    /// The mode whose centre is within 10 px of `position`, or -1.
+    int modeAt(const QPointF& position) const;
+    /// Edits as the mouse and the overlay make them; each emits mixtureEdited(). addMode copies
+    /// the selected mode's weight, spread and class (or the mixture's first) and selects the new
+    /// mode; removeMode keeps at least one.
+    int addMode(const QPointF& data);
+    void moveMode(int mode, const QPointF& data);
+    void setModeWeight(int mode, double weight);
+    void setModeStd(int mode, double std);
+    void setModeClass(int mode, int classIndex);
+    void removeMode(int mode);
+
+    /// The particle whose states at every step can be hovered (a click on a state selects it;
+    /// -1: none). Its whole solver paths are drawn.
+    void setSelectedParticle(int particle);
+    int selectedParticle() const { return m_selectedParticle; }
+    /// Images of the selected particle at `step` (e.g. plain, DC and ground truth), shown in the
+    /// inspector while that state is hovered: the answer to stateHovered().
+    void setStateImages(int particle, int step, const QVector<QImage>& images, const QStringList& captions);
 
     /// Why nothing is drawn (no OpenGL 3.3 context, a shader that does not build); empty when
     /// the view works.
@@ -108,6 +141,11 @@ Q_SIGNALS:
     void stepChanged(int step);
     /// A solver state was clicked (not dragged): its particle and the step shown.
     void stateClicked(int particle, int step);
+    /// The mouse is over a state of the selected particle at `step` (emitted when that changes).
+    void stateHovered(int particle, int step);
+    /// The user changed the mixture (added, moved, reweighted, respread, reclassed or removed a mode).
+    void mixtureEdited(const MixtureDensity& mixture);
+    void mixtureEditingChanged(bool editing);
 
 protected:
     void initializeGL() override;
@@ -129,6 +167,8 @@ private:
     void drawPathLayer();
     void drawDensity(double alpha, double sigma);
     void drawStrokes();
+    void drawMixtureEditor();
+    void editMixture(const std::function<void(MixtureDensity&)>& change);
     void drawOverlay();
     void drawProblem();
     void advancePlayback();
@@ -150,6 +190,22 @@ private:
     QPointF m_mouse{-1, -1};
     QString m_problem;
     bool m_overlayVisible = true;
+    int m_selectedParticle = -1;
+    int m_hoveredParticle = -1;    // the state stateHovered() last named
+    int m_hoveredStep = -1;
+    struct StateImages {
+        int particle = -1;
+        int step = -1;
+        QVector<QImage> images;
+        QStringList captions;
+        bool uploaded = false;
+    } m_stateImages;
+    bool m_editingMixture = false;
+    bool m_hasEditedMixture = false;
+    MixtureDensity m_editedMixture;
+    int m_selectedMode = -1;
+    int m_draggedMode = -1;
+    QPointF m_modeDragOffset;      // data offset from the cursor to the dragged mode's centre
     bool m_pathsDirty = true;
     int m_pathsVersion = 0;  // bumped at every upload: the cached path layer is redrawn
     std::vector<double> m_frameTimes;

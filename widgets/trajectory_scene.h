@@ -2,15 +2,24 @@
 
 #include <QPointF>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 /// The data distribution of a 2-D Gaussian mixture, enough for the density p_t in closed form:
-/// sum_i w_i N(alpha_t mu_i, (alpha_t^2 s^2 + sigma_t^2) I).
+/// sum_i w_i N(alpha_t mu_i, (alpha_t^2 s_i^2 + sigma_t^2) I) (the weights normalised), and for
+/// the user to reshape it: each component's class among `labels`.
 struct MixtureDensity {
     QVector<QPointF> means;
-    QVector<double> weights;   ///< sum to 1
-    double componentStd = 0.1;
-    bool isValid() const { return !means.isEmpty() && means.size() == weights.size(); }
+    QVector<double> weights;   ///< > 0; need not sum to 1
+    QVector<double> stds;      ///< s_i > 0
+    QVector<int> classes;      ///< index into labels (may be empty when the mixture is only shown)
+    QStringList labels;        ///< the model's class names
+    bool isValid() const { return !means.isEmpty() && means.size() == weights.size() && means.size() == stds.size(); }
+    bool operator==(const MixtureDensity& other) const {
+        return means == other.means && weights == other.weights && stds == other.stds && classes == other.classes &&
+               labels == other.labels;
+    }
+    bool operator!=(const MixtureDensity& other) const { return !(*this == other); }
 };
 
 /// Everything the trajectory view draws for one comparison of 2-D samples, in plain Qt types.

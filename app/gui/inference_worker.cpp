@@ -12,6 +12,7 @@
 #include "dcscope/errors.h"
 #include "error_line.h"
 #include "dcscope/gaussian_mixture_model.h"
+#include "dcscope/mixture_definition.h"
 #include "dcscope/ground_truth.h"
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/model.h"
@@ -273,10 +274,15 @@ TrajectoryScene trajectoryScene(const dcscope::DiffusionModel& model, const Kept
     scene.compensatedName = compensatedSolverName(solverName);
     const auto* mixture = dynamic_cast<const dcscope::GaussianMixtureModel*>(&model);
     if (mixture && mixture->means().size(1) == 2 && !project) {
-        // The unconditional data distribution: every component, equally weighted.
-        scene.density.means = pointsFromBatch(mixture->means());
-        scene.density.weights = QVector<double>(scene.density.means.size(), 1.0 / std::max<qsizetype>(1, scene.density.means.size()));
-        scene.density.componentStd = mixture->componentStd();
+        // The unconditional data distribution (every component), with what the user may edit.
+        const dcscope::MixtureDefinition definition = dcscope::definitionOf(*mixture);
+        for (const auto& component : definition.components) {
+            scene.density.means.append(QPointF(component.mean[0], component.mean[1]));
+            scene.density.weights.append(component.weight);
+            scene.density.stds.append(component.std);
+            scene.density.classes.append(component.classIndex);
+        }
+        for (const auto& label : definition.labels) scene.density.labels.append(QString::fromStdString(label));
     }
     return scene;
 }
@@ -359,16 +365,28 @@ void InferenceWorker::applyThreads(int requested) {
 }
 
 void InferenceWorker::ensureModel(const SamplingRequest& request) {
-    if (m_model && request.modelSpec == m_modelSpec && request.device == m_device) return;
+    const bool sameModel = m_model && request.modelSpec == m_modelSpec && request.device == m_device;
+    if (sameModel && request.editedMixture == m_editedMixture) return;
     // Release the old model first: two resident networks may not fit on the device.
     m_model.reset();
     *m_cache = RunCache{};
     m_modelSpec.clear();
-    m_model = dcscope::loadModel(request.modelSpec, dcscope::parseDevice(request.device));
+    m_editedMixture.reset();
+    const c10::Device device = dcscope::parseDevice(request.device);
+    if (request.editedMixture) {
+        // Unsaved: no source, so nothing of it is cached on disk.
+        auto mixture = dcscope::makeMixtureModel(*request.editedMixture, std::string());
+        mixture->moveTo(device);
+        m_model = std::move(mixture);
+    } else {
+        m_model = dcscope::loadModel(request.modelSpec, device);
+    }
     m_modelSpec = request.modelSpec;
-    m_modelIdentity = dcscope::modelIdentity(*m_model);
+    m_editedMixture = request.editedMixture;
+    m_modelIdentity = m_editedMixture ? std::string("edited mixture (unsaved)") : dcscope::modelIdentity(*m_model);
     m_device = request.device;
-    Q_EMIT modelLoaded(summarizeModel(request.modelSpec));
+    // An edit of the same model's mixture keeps its classes: the window keeps its state.
+    if (!sameModel) Q_EMIT modelLoaded(summarizeModel(request.modelSpec));
 }
 
 std::shared_ptr<const ModelSummary> InferenceWorker::summarizeModel(const std::string& spec) const {
@@ -537,7 +555,8 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     }
     dcscope::ReproductionRecord record;
     record.software = std::string("dcscope ") + dcscopeVersion();
-    record.modelSpec = request.modelSpec;
+    // An unsaved mixture cannot be reopened: the record says so instead of naming the model it came from.
+    record.modelSpec = request.editedMixture ? "edited mixture (unsaved: save it as a model to reproduce this)" : request.modelSpec;
     record.modelName = info.name;
     record.modelIdentity = m_modelIdentity;
     record.solver = plainConfig;

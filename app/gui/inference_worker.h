@@ -57,6 +57,7 @@ private:
 
     std::shared_ptr<dcscope::DiffusionModel> m_model;  // used only on this object's thread
     std::string m_modelSpec;
+    std::shared_ptr<const dcscope::MixtureDefinition> m_editedMixture;  // the loaded model's, if edited
     std::string m_modelIdentity;  // core's modelIdentity(), hashed once per load (it reads the network file)
     std::string m_device;
     std::unique_ptr<RunCache> m_cache;  // cleared whenever another model is loaded

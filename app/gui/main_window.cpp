@@ -380,7 +380,8 @@ void MainWindow::populateDevices() {
 
 void MainWindow::applyModelDefaults() {
     const QString spec = m_modelCombo->currentData().toString();
-    m_batchSpin->setValue(spec == QStringLiteral("builtin:gmm2d") ? kPointBatchSize : kImageBatchSize);
+    const bool points = spec == QStringLiteral("builtin:gmm2d") || dcscope::isMixtureModelSpec(spec.toStdString());
+    m_batchSpin->setValue(points ? kPointBatchSize : kImageBatchSize);
 }
 
 void MainWindow::connectControls() {
@@ -431,9 +432,62 @@ void MainWindow::connectControls() {
         onStepShown(step);
     });
     connect(m_comparison, &ComparisonView::sampleClicked, this, &MainWindow::showSampleDetail);
+    connect(m_trajectoryView, &TrajectoryGlView::mixtureEdited, this, &MainWindow::onMixtureEdited);
+    // Image models: hovering the selected sample's path shows its images at the hovered step.
+    connect(m_trajectoryView, &TrajectoryGlView::stateHovered, this, [this](int particle, int step) {
+        if (!m_shownResult) return;
+        const bool noisy = m_comparison->showsNoisyState();
+        const auto& frames = noisy ? m_shownResult->stateFrames : m_shownResult->predictionFrames;
+        if (step < 0 || step >= frames.size() || particle < 0 || particle >= frames[step].plain.size()) return;
+        const ComparisonFrame& frame = frames[step];
+        QVector<QImage> images{frame.plain[particle]};
+        QStringList captions{tr("plain")};
+        if (particle < frame.compensated.size()) {
+            images.append(frame.compensated[particle]);
+            captions.append(tr("DC"));
+        }
+        if (particle < frame.groundTruth.size()) {
+            images.append(frame.groundTruth[particle]);
+            captions.append(tr("ground truth"));
+        }
+        m_trajectoryView->setStateImages(particle, step, images, captions);
+    });
+}
+
+void MainWindow::onMixtureEdited(const MixtureDensity& mixture) {
+    auto definition = std::make_shared<dcscope::MixtureDefinition>();
+    const QString name = m_loadedModelName.isEmpty() ? QStringLiteral("mixture") : m_loadedModelName;
+    definition->name = name.endsWith(QStringLiteral(" (edited)")) ? name.toStdString() : (name + QStringLiteral(" (edited)")).toStdString();
+    for (const QString& label : mixture.labels) definition->labels.push_back(label.toStdString());
+    if (definition->labels.empty()) definition->labels.push_back("all");
+    for (int i = 0; i < mixture.means.size(); ++i) {
+        dcscope::MixtureComponent component;
+        component.mean = {mixture.means[i].x(), mixture.means[i].y()};
+        component.weight = mixture.weights[i];
+        component.std = mixture.stds[i];
+        component.classIndex = i < mixture.classes.size() ? mixture.classes[i] : 0;
+        definition->components.push_back(std::move(component));
+    }
+    m_editedMixture = std::move(definition);
+    m_followPackageRatios = false;  // the quick search of the old mixture no longer applies; the curve stays
+    if (m_saveMixtureAction) m_saveMixtureAction->setEnabled(true);
+    if (m_awaitingSamples) {
+        m_ratioEditPending = true;  // sampled once the run in flight shows its samples, as ratio edits
+        return;
+    }
+    requestSampling();
 }
 
 void MainWindow::onModelChanged() {
+    m_editedMixture.reset();
+    m_trajectoryView->setMixtureEditing(false);
+    if (m_keepCurveOnModelChange) {
+        // A saved mixture reopened as the model: the same model, so the user's curve stays.
+        m_keepCurveOnModelChange = false;
+        applyModelDefaults();
+        requestSampling();
+        return;
+    }
     if (m_modelCombo->currentData().toString() != m_loadedModelSpec) {
         m_loadedModelRatios = m_ratioEditor->ratios();
         m_loadedModelFollowsPackage = m_followPackageRatios;
@@ -478,6 +532,8 @@ dcscope::SolverConfig MainWindow::currentSolverConfig() const {
 void MainWindow::requestSampling() {
     SamplingRequest request;
     request.modelSpec = m_modelCombo->currentData().toString().toStdString();
+    request.editedMixture = m_editedMixture;
+    m_requestedMixture = m_editedMixture;
     request.device = m_deviceCombo->currentData().toString().toStdString();
     request.solver = currentSolverConfig();
     request.ratios = request.solver.ratios;  // the request carries them apart (see SamplingRequest)
@@ -505,7 +561,7 @@ void MainWindow::requestSampling() {
 void MainWindow::loadPackageCompensation() {
     m_packageCompensation.reset();
     const QString spec = m_modelCombo->currentData().toString();
-    if (spec.startsWith(QStringLiteral("builtin:"))) return;
+    if (spec.startsWith(QStringLiteral("builtin:")) || dcscope::isMixtureModelSpec(spec.toStdString())) return;
     try {
         m_packageCompensation = dcscope::loadPackageCompensation(spec.toStdString());
     } catch (const std::exception&) {
@@ -514,7 +570,10 @@ void MainWindow::loadPackageCompensation() {
 }
 
 bool MainWindow::wantsQuickSearch() const {
-    return m_followPackageRatios && m_modelCombo->currentData().toString().startsWith(QStringLiteral("builtin:"));
+    // Exact models (built-ins and mixture files) ship no ratios: a quick search finds them.
+    const QString spec = m_modelCombo->currentData().toString();
+    return m_followPackageRatios && !m_editedMixture &&
+           (spec.startsWith(QStringLiteral("builtin:")) || dcscope::isMixtureModelSpec(spec.toStdString()));
 }
 
 void MainWindow::takeQuickSearchRatios(const SamplingResult& result) {
@@ -602,7 +661,7 @@ void MainWindow::samplesShown() {
     m_awaitingSamples = false;
     if (!m_ratioEditPending) return;
     m_ratioEditPending = false;
-    if (m_ratioEditor->ratios() != m_requestedRatios) requestSampling();
+    if (m_ratioEditor->ratios() != m_requestedRatios || m_editedMixture != m_requestedMixture) requestSampling();
 }
 
 void MainWindow::setRunning(bool running) {
@@ -614,6 +673,7 @@ void MainWindow::onModelLoaded(std::shared_ptr<const ModelSummary> summary) {
     // A superseded request may still have loaded another model; only the selected one matters.
     if (summary->spec != m_modelCombo->currentData().toString()) return;
     m_loadedModelSpec = summary->spec;
+    m_loadedModelName = summary->name;
     m_modelInfoLabel->setText(summary->description.isEmpty() ? tr("%1, samples %2").arg(summary->name, summary->sampleShape)
                                                              : summary->description);
     const int chosenClass = m_classCombo->currentData().toInt();
@@ -706,6 +766,9 @@ void MainWindow::showSamples(const std::shared_ptr<const SamplingResult>& shown,
     // Image models have a scene (their projection) once the ground truth is known.
     if (!result.plainPaths.isEmpty() || (complete && !result.trajectoryScene.groundTruth.isEmpty()))
         m_trajectoryView->setScene(result.trajectoryScene, m_trajectoryView->scene().groundTruth.isEmpty());
+    const bool mixture = m_trajectoryView->mixture().isValid();
+    m_shapeMixtureAction->setEnabled(mixture);
+    m_saveMixtureAction->setEnabled(mixture);
     onStepShown(shownStep());
 }
 

@@ -11,6 +11,7 @@
 #include <QUndoStack>
 #include <QVector>
 
+#include "dcscope/mixture_definition.h"
 #include "dcscope/package_compensation.h"
 #include "inference_controller.h"
 #include "model_summary.h"
@@ -39,6 +40,7 @@ class ResearchPanel;
 struct ResearchContext;
 class RatioCurveEditor;
 class TrajectoryGlView;
+struct MixtureDensity;
 
 /// The dcscope workbench: sampler controls on the left; plain | DC | ground truth with their
 /// difference maps and a step scrubber (or the 2-D trajectories) in the centre, the editable
@@ -89,8 +91,13 @@ public:
     bool openSessionFile(const QString& path);
     /// Writes the session atomically; on failure reports it and returns false.
     bool saveSessionFile(const QString& path);
-    /// Opens a model package folder (or builtin:NAME), as File > Open package does.
+    /// Opens a model package folder, a mixture model file or builtin:NAME, as File > Open does.
     void openModel(const QString& spec);
+    /// Writes the mixture shown in the trajectory view (as edited) as a mixture model file,
+    /// atomically, and opens it as the model, keeping the curve. Returns success.
+    bool saveMixtureModel(const QString& path);
+    /// The mixture the user shaped, if any (null: the model's own).
+    std::shared_ptr<const dcscope::MixtureDefinition> editedMixture() const { return m_editedMixture; }
     /// Loads a ratio file (both formats of the spec) as the curve (one undoable edit) and as an
     /// overlay. A bad file is reported in one line. Returns success.
     bool loadRatioFile(const QString& path);
@@ -181,6 +188,10 @@ private:
     /// Help's "the model's ratios": follow the package's CPR (or a built-in model's quick search) again.
     void followModelRatios();
     void chooseModelFolder();
+    void chooseMixtureModelToOpen();
+    void chooseMixtureModelPath();
+    /// The trajectory view's mixture edit: sampled as the model (latest wins, as ratio edits).
+    void onMixtureEdited(const MixtureDensity& mixture);
     void chooseSessionToOpen();
     void saveSession();
     void chooseSessionPath();
@@ -213,7 +224,11 @@ private:
     QVector<double> m_committedRatios;   // the curve before the edit in progress (undo's "before")
     QUndoStack m_undoStack;
     bool m_awaitingSamples = false;      // the latest request's samples are not on screen yet
-    bool m_ratioEditPending = false;     // a ratio edit arrived meanwhile; sampled once they are
+    bool m_ratioEditPending = false;     // a ratio or mixture edit arrived meanwhile; sampled once they are
+    std::shared_ptr<const dcscope::MixtureDefinition> m_editedMixture;     // the user's shape of the model's mixture
+    std::shared_ptr<const dcscope::MixtureDefinition> m_requestedMixture;  // of the latest request
+    bool m_keepCurveOnModelChange = false;
+    QString m_loadedModelName;  // ModelInfo::name of the model on screen  // a saved mixture reopened as the model keeps the user's curve
     QString m_currentSolverName;  // of the latest request, for labelling its progress
     bool m_screenshotTaken = false;
     bool m_screenshotResearchStarted = false;
@@ -246,6 +261,8 @@ private:
     QLabel* m_modelInfoLabel = nullptr;
     QMenu* m_recentMenu = nullptr;
     QAction* m_noisyStateAction = nullptr;
+    QAction* m_shapeMixtureAction = nullptr;      // View > Shape the mixture (2-D mixtures)
+    QAction* m_saveMixtureAction = nullptr;
     QAction* m_projectionAction = nullptr;        // image models: the trajectory view instead of the panes
     QThread* m_videoThread = nullptr;             // the running video export, if any
     std::shared_ptr<std::atomic<bool>> m_videoCancel;  // set to stop it

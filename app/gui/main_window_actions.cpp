@@ -94,6 +94,8 @@ void MainWindow::createMenus() {
     QAction* open = file->addAction(tr("&Open package…"), this, &MainWindow::chooseModelFolder);
     open->setObjectName(QStringLiteral("openPackageAction"));
     open->setShortcut(QKeySequence::Open);
+    file->addAction(tr("Open &mixture model…"), this, &MainWindow::chooseMixtureModelToOpen)
+        ->setObjectName(QStringLiteral("openMixtureModelAction"));
     QAction* openSession = file->addAction(tr("Open &session…"), this, &MainWindow::chooseSessionToOpen);
     openSession->setObjectName(QStringLiteral("openSessionAction"));
     openSession->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
@@ -110,6 +112,10 @@ void MainWindow::createMenus() {
     file->addAction(tr("Save &ratios…"), this, [this] { chooseRatioFileToSave(false); })->setObjectName(QStringLiteral("saveRatiosAction"));
     file->addAction(tr("Save ratios as a plain &list…"), this, [this] { chooseRatioFileToSave(true); })
         ->setToolTip(tr("The reference implementation's format: a JSON list of S numbers"));
+    m_saveMixtureAction = file->addAction(tr("Save mi&xture as model…"), this, &MainWindow::chooseMixtureModelPath);
+    m_saveMixtureAction->setObjectName(QStringLiteral("saveMixtureModelAction"));
+    m_saveMixtureAction->setToolTip(tr("The 2-D mixture shown (as you shaped it) as a small JSON model file, accepted wherever a model is"));
+    m_saveMixtureAction->setEnabled(false);
     file->addSeparator();
     QAction* exportComparison = file->addAction(tr("&Export comparison as PNG…"), this, &MainWindow::exportComparison);
     exportComparison->setObjectName(QStringLiteral("exportComparisonAction"));
@@ -166,6 +172,17 @@ void MainWindow::createMenus() {
         if (on && m_shownResult) m_trajectoryView->setScene(m_shownResult->trajectoryScene, true);
     });
     m_projectionAction = projection;
+    m_shapeMixtureAction = view->addAction(tr("&Shape the mixture (2-D models)"));
+    m_shapeMixtureAction->setObjectName(QStringLiteral("shapeMixtureAction"));
+    m_shapeMixtureAction->setCheckable(true);
+    m_shapeMixtureAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+    m_shapeMixtureAction->setToolTip(tr("In the trajectory view: click adds a mode, drag moves one, Delete removes the selected one"));
+    connect(m_shapeMixtureAction, &QAction::toggled, m_trajectoryView, &TrajectoryGlView::setMixtureEditing);
+    connect(m_trajectoryView, &TrajectoryGlView::mixtureEditingChanged, m_shapeMixtureAction, &QAction::setChecked);
+    connect(m_trajectoryView, &TrajectoryGlView::mixtureEditingChanged, this, [this](bool editing) {
+        if (editing) statusBar()->showMessage(tr("Shaping the mixture: click adds a mode, drag moves one, Delete removes it; "
+                                                 "File > Save mixture as model keeps it"));
+    });
     QAction* previous = view->addAction(tr("&Previous step"), this, [this] { m_comparison->setStep(m_comparison->step() - 1); });
     previous->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Left));
     QAction* next = view->addAction(tr("N&ext step"), this, [this] { m_comparison->setStep(m_comparison->step() + 1); });
@@ -355,12 +372,51 @@ void MainWindow::chooseModelFolder() {
                [this](const QString& path) { openModel(path); });
 }
 
+void MainWindow::chooseMixtureModelToOpen() {
+    askForPath(this, tr("Open mixture model"), tr("Mixture models (*.json)"), QFileDialog::AcceptOpen, QFileDialog::ExistingFile,
+               [this](const QString& path) { openModel(path); });
+}
+
+void MainWindow::chooseMixtureModelPath() {
+    askForPath(this, tr("Save mixture as model"), tr("Mixture models (*.json)"), QFileDialog::AcceptSave, QFileDialog::AnyFile,
+               [this](const QString& path) { saveMixtureModel(path); }, QStringLiteral("json"));
+}
+
+bool MainWindow::saveMixtureModel(const QString& path) {
+    const MixtureDensity& shown = m_trajectoryView->mixture();
+    if (!m_editedMixture && !shown.isValid()) {
+        showError(this, tr("%1: nothing to save: the model on screen is not a 2-D mixture").arg(path));
+        return false;
+    }
+    if (!m_editedMixture) onMixtureEdited(shown);  // the model's own mixture, unchanged
+    try {
+        dcscope::writeMixtureDefinition(path.toStdString(), *m_editedMixture);
+    } catch (const std::exception& error) {
+        showError(this, QString::fromStdString(error.what()));
+        return false;
+    }
+    // The file is now the model: the same mixture, so the curve stays.
+    const int index = addModelEntry(QFileInfo(path).absoluteFilePath());
+    if (index != m_modelCombo->currentIndex()) {
+        m_keepCurveOnModelChange = true;
+        m_modelCombo->setCurrentIndex(index);
+    }
+    statusBar()->showMessage(tr("Saved the mixture as %1").arg(QDir::toNativeSeparators(path)));
+    return true;
+}
+
 void MainWindow::openModel(const QString& spec) {
-    if (!spec.startsWith(QStringLiteral("builtin:")) && !QFileInfo(QDir(spec).filePath(QStringLiteral("model.json"))).isFile()) {
+    const bool mixtureFile = dcscope::isMixtureModelSpec(spec.toStdString());
+    if (mixtureFile && !QFileInfo(spec).isFile()) {
+        showError(this, tr("%1: no such mixture model file").arg(spec));
+        return;
+    }
+    if (!mixtureFile && !spec.startsWith(QStringLiteral("builtin:")) && !QFileInfo(QDir(spec).filePath(QStringLiteral("model.json"))).isFile()) {
         showError(this, tr("%1: not a model package (no model.json in it)").arg(spec));
         return;
     }
-    const int index = addModelEntry(QFileInfo(spec).isDir() ? QDir(spec).absolutePath() : spec);
+    const QFileInfo info(spec);
+    const int index = addModelEntry(info.isDir() ? QDir(spec).absolutePath() : info.isFile() ? info.absoluteFilePath() : spec);
     if (index == m_modelCombo->currentIndex())
         requestSampling();
     else
@@ -725,8 +781,11 @@ void MainWindow::openDroppedPath(const QString& path) {
         QFile file(path);
         const QByteArray bytes = file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
         const QJsonObject object = QJsonDocument::fromJson(bytes).object();
-        if (object.value(QStringLiteral("format")).toString() == QLatin1String(Session::kFormat))
+        const QString format = object.value(QStringLiteral("format")).toString();
+        if (format == QLatin1String(Session::kFormat))
             openSessionFile(path);
+        else if (format == QLatin1String(dcscope::kMixtureFormat))
+            openModel(path);
         else
             loadRatioFile(path);
         return;
@@ -735,7 +794,7 @@ void MainWindow::openDroppedPath(const QString& path) {
         openPngSettings(path);
         return;
     }
-    showError(this, tr("%1: not something dcscope opens (a model package folder, a session, a ratio file or an exported PNG)").arg(path));
+    showError(this, tr("%1: not something dcscope opens (a model package folder, a mixture model, a session, a ratio file or an exported PNG)").arg(path));
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {

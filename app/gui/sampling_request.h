@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dcscope/cancel.h"
+#include "dcscope/mixture_definition.h"
 #include "dcscope/solver.h"
 
 /// One job for the inference worker: sample a batch twice from the same noise, plainly and with
@@ -19,7 +20,10 @@ struct SamplingRequest {
     static constexpr int kUnconditional = -2;
 
     int id = 0;                                  ///< assigned by InferenceController::submit()
-    std::string modelSpec;                       ///< package folder or builtin:NAME
+    std::string modelSpec;                       ///< package folder, mixture file or builtin:NAME
+    /// A mixture the user shaped in the trajectory view (from modelSpec's mixture): sampled
+    /// instead of modelSpec's model; null: modelSpec's model.
+    std::shared_ptr<const dcscope::MixtureDefinition> editedMixture;
     std::string device = "cpu";                  ///< cpu | cuda | cuda:N
     dcscope::SolverConfig solver;                ///< its ratios are ignored; see `ratios`
     std::vector<double> ratios;                  ///< for the compensated run; empty or all 1: none

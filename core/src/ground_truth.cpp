@@ -12,6 +12,8 @@
 #include <optional>
 
 #include "dcscope/errors.h"
+#include "dcscope/gaussian_mixture_model.h"
+#include "dcscope/mixture_definition.h"
 #include "dcscope/npy.h"
 #include "fnv1a.h"
 
@@ -271,6 +273,21 @@ std::string modelIdentity(const DiffusionModel& model) {
     const std::string& source = model.info().source;
     if (source.rfind("builtin:", 0) == 0) return source;
     if (source.empty()) return {};
+    if (isMixtureModelSpec(source)) {
+        // The file's bytes, but only while they still describe the model in memory: a file
+        // edited on disk after loading must not file this model's ground truth under its new
+        // contents (a later load of the new file would then get the old model's answers).
+        try {
+            const auto* mixture = dynamic_cast<const GaussianMixtureModel*>(&model);
+            if (!mixture) return {};
+            const std::string bytes = readFile(source);
+            const auto onDisk = makeMixtureModel(parseMixtureDefinition(bytes, source), source);
+            if (definitionOf(*onDisk) != definitionOf(*mixture)) return {};
+            return "mixture:" + hex64(detail::fnv1a64(bytes.data(), bytes.size()));
+        } catch (const std::exception&) {
+            return {};  // unreadable or no longer a mixture file: not cacheable
+        }
+    }
     try {
         const fs::path folder(source);
         const std::string manifest = readFile((folder / "model.json").string());

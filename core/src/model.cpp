@@ -4,6 +4,7 @@
 
 #include "dcscope/errors.h"
 #include "dcscope/gaussian_mixture_model.h"
+#include "dcscope/mixture_definition.h"
 #include "dcscope/torchscript_model.h"
 
 namespace dcscope {
@@ -28,6 +29,11 @@ std::shared_ptr<DiffusionModel> loadModel(const std::string& spec, const c10::De
     const std::string prefix = "builtin:";
     if (spec.rfind(prefix, 0) == 0) {
         auto model = GaussianMixtureModel::builtin(spec.substr(prefix.size()));
+        model->moveTo(device);
+        return model;
+    }
+    if (isMixtureModelSpec(spec)) {
+        auto model = makeMixtureModel(readMixtureDefinition(spec), spec);
         model->moveTo(device);
         return model;
     }

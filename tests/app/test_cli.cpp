@@ -88,6 +88,35 @@ private Q_SLOTS:
         QVERIFY(run.out.contains("4 classes"));
     }
 
+    void mixtureFileIsAcceptedAsAModel() {
+        QTemporaryDir dir;
+        const QString mixture = dir.filePath("ring.json"), out = dir.filePath("x.npy");
+        writeText(mixture, R"({"format": "dcscope-mixture", "version": 1, "name": "two-spots", "labels": ["east", "west"],
+            "components": [{"mean": [0.5, 0.0], "weight": 3, "std": 0.05, "class": 0}, {"mean": [-0.5, 0.0], "std": 0.2, "class": 1}]})");
+        // `info` takes the model as its positional argument.
+        const auto info = runCli({"info", mixture});
+        QVERIFY2(info.exitCode == 0, qPrintable(info.err));
+        QVERIFY2(info.out.contains("two-spots") && info.out.contains("2 classes") && info.out.contains("west"), qPrintable(info.out));
+        const auto run = runCli({"sample", "--model", mixture, "--nfe", "5", "--batch", "4", "--class", "0,1,0,1", "--out", out, "-q"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const auto x = dcscope::loadNpy(out.toStdString());
+        QCOMPARE(x.sizes(), (c10::IntArrayRef{4, 2}));
+        QVERIFY(at::isfinite(x).all().item<bool>());
+
+        const QString corrupt = dir.filePath("corrupt.json");
+        writeText(corrupt, R"({"format": "dcscope-mixture", "version": 1, "name": "r", "components": [{"mean": [0, 0]}, {"mean": [1, 1], "std": -0.1}]})");
+        for (const QStringList& arguments : {QStringList{"sample", "--model", corrupt, "--nfe", "5", "-q"}, QStringList{"info", corrupt}}) {
+            const auto bad = runCli(arguments);
+            QVERIFY2(bad.exitCode != 0, qPrintable(bad.out));
+            QVERIFY2(bad.err.contains(corrupt + ": components[1].std: must be > 0"), qPrintable(bad.err));
+            QCOMPARE(bad.err.trimmed().count('\n'), 0);
+        }
+        writeText(corrupt, "{\"format\": \"dcscope-mixture\", \"vers");
+        const auto truncated = runCli({"info", corrupt});
+        QVERIFY2(truncated.exitCode != 0 && truncated.err.contains(corrupt + ": not valid JSON"), qPrintable(truncated.err));
+        QCOMPARE(truncated.err.trimmed().count('\n'), 0);
+    }
+
     void badInputGivesExitTwoAndOneLineNamingTheCulprit_data() {
         QTest::addColumn<QStringList>("arguments");
         QTest::addColumn<QString>("fragment");

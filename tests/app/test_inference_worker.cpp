@@ -233,11 +233,30 @@ private Q_SLOTS:
         QVERIFY(argument<ModelSummary>(loaded, 0)->pointModel);
         const auto result = argument<SamplingResult>(finished, 0);
         QCOMPARE(result->trajectoryScene.density.means.size(), 8);
-        QCOMPARE(result->trajectoryScene.density.componentStd, 0.08);
+        QCOMPARE(result->trajectoryScene.density.stds, QVector<double>(8, 0.08));
+        QCOMPARE(result->trajectoryScene.density.classes, (QVector<int>{0, 0, 1, 1, 2, 2, 3, 3}));
+        QCOMPARE(result->trajectoryScene.density.labels.size(), 4);
         QCOMPARE(result->plainPaths.size(), 10);
         QCOMPARE(result->plainPaths.first().size(), 7);  // t_0..t_6
         QCOMPARE(result->groundTruthPaths.first().size(), 7);
         QVERIFY(result->plainImages.isEmpty());
+        // An edited mixture of the same model: sampled as the model, without a new model load
+        // (the window keeps its state), and not cached under the built-in's identity.
+        auto edited = std::make_shared<dcscope::MixtureDefinition>();
+        edited->name = "one mode";
+        edited->labels = {"all"};
+        edited->components.push_back({{0.5, -0.5}, 1.0, 0.05, 0});
+        request.editedMixture = edited;
+        request.classChoice = SamplingRequest::kUnconditional;
+        request.guidanceScale = 1.0;
+        controller.submit(request);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 60000);
+        QCOMPARE(loaded.count(), 1);
+        const auto shaped = argument<SamplingResult>(finished, 1);
+        QCOMPARE(shaped->trajectoryScene.density.means, (QVector<QPointF>{QPointF(0.5, -0.5)}));
+        for (const auto& path : shaped->groundTruthPaths)
+            QVERIFY(std::hypot(path.last().x() - 0.5, path.last().y() + 0.5) < 0.3);  // every sample from the one mode
+        QVERIFY(shaped->plainRecord.modelSpec.find("unsaved") != std::string::npos);
     }
 
     void cancelMidRunEndsWithCancelled() {

@@ -9,6 +9,7 @@
 #include <QStatusBar>
 #include <QTemporaryDir>
 
+#include "dcscope/mixture_definition.h"
 #include "dcscope/package_compensation.h"
 #include "error_chart.h"
 #include "error_dialog.h"
@@ -153,6 +154,61 @@ private Q_SLOTS:
         view->setFocus();
         QTest::keyClick(view, Qt::Key_Left);
         QCOMPARE(child<ErrorChart>(window, "errorChart")->highlightedX(), 9.0);
+    }
+
+    void aShapedMixtureIsSampledSavedAndReopened() {
+        MainWindow window(builtinOptions(QStringLiteral("builtin:gmm2d")));
+        window.show();
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() && window.lastResult()->hasGroundTruth, 30000);
+        auto* view = child<TrajectoryGlView>(window, "trajectoryView");
+        const auto nearOrigin = [](const TrajectoryScene& scene) {
+            int count = 0;
+            for (const auto& path : scene.groundTruth) count += std::hypot(path.last().x(), path.last().y()) < 0.3;
+            return count;
+        };
+        QCOMPARE(nearOrigin(window.lastResult()->trajectoryScene), 0);  // gmm2d's modes lie on a ring of radius 0.7
+        const QVector<double> curve = child<RatioCurveEditor>(window, "ratioEditor")->ratios();
+        // A mode at the origin, of the first mode's class (north-east) and spread. Unconditional
+        // samples: guidance would push them off the origin, where every class's density overlaps.
+        auto* classCombo = child<QComboBox>(window, "classCombo");
+        classCombo->setCurrentIndex(classCombo->findData(SamplingRequest::kUnconditional));
+        view->setMixtureEditing(true);
+        QVERIFY(view->isMixtureEditing());
+        QCOMPARE(view->addMode(QPointF(0, 0)), 8);
+        QVERIFY(window.editedMixture());
+        QTRY_VERIFY_WITH_TIMEOUT(window.lastResult()->trajectoryScene.density.means.size() == 9 && window.lastResult()->hasGroundTruth,
+                                 30000);
+        const TrajectoryScene shaped = window.lastResult()->trajectoryScene;
+        // One sample in nine now comes from the new mode: the ground truth ends there.
+        QVERIFY2(nearOrigin(shaped) >= 1, qPrintable(QString::number(nearOrigin(shaped))));
+        QCOMPARE(child<RatioCurveEditor>(window, "ratioEditor")->ratios(), curve);  // the curve stays
+        // Saved as a model and reopened as one: the same samples from the same seeds.
+        QTemporaryDir folder;
+        const QString path = folder.filePath(QStringLiteral("shaped.json"));
+        QVERIFY(window.saveMixtureModel(path));
+        const dcscope::MixtureDefinition saved = dcscope::readMixtureDefinition(path.toStdString());
+        QCOMPARE(int(saved.components.size()), 9);
+        QCOMPARE(saved.components[8].mean, (std::vector<double>{0.0, 0.0}));
+        QCOMPARE(saved.labels.size(), size_t(4));
+        auto* modelCombo = child<QComboBox>(window, "modelCombo");
+        QCOMPARE(modelCombo->currentData().toString(), QFileInfo(path).absoluteFilePath());
+        QTRY_VERIFY_WITH_TIMEOUT(!window.editedMixture() && window.lastResult()->hasGroundTruth &&
+                                     window.lastResult()->plainRecord.modelSpec == QFileInfo(path).absoluteFilePath().toStdString(),
+                                 30000);
+        QCOMPARE(window.lastResult()->trajectoryScene.groundTruth, shaped.groundTruth);
+        QCOMPARE(window.lastResult()->trajectoryScene.compensated, shaped.compensated);
+        QCOMPARE(child<RatioCurveEditor>(window, "ratioEditor")->ratios(), curve);
+        QVERIFY2(m_errors.isEmpty(), qPrintable(m_errors.join(QLatin1Char('\n'))));
+        // A corrupt mixture file is one line naming it, and the window keeps working.
+        const QString broken = folder.filePath(QStringLiteral("broken.json"));
+        QFile file(broken);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"format": "dcscope-mixture", "version": 1, "components": [{"mean": [0, "x"]}]})");
+        file.close();
+        window.openModel(broken);
+        QTRY_VERIFY_WITH_TIMEOUT(!m_errors.isEmpty(), 30000);
+        QVERIFY2(m_errors.last().contains(QStringLiteral("broken.json")) && !m_errors.last().contains(QLatin1Char('\n')),
+                 qPrintable(m_errors.last()));
     }
 
     void packageCprRatiosAreAppliedOnFirstRun() {

@@ -67,7 +67,7 @@ at::Tensor referenceNoise(const dcscope::GaussianMixtureModel& model, const at::
     const double alpha = std::exp(logAlpha), sigma = std::sqrt(1.0 - std::exp(2.0 * logAlpha));
     const auto means = model.means().to(at::kCPU, at::kDouble);
     const auto componentClass = model.componentClass().to(at::kCPU);
-    const double s = model.componentStd();
+    const double s = model.componentStds()[0];  // the built-ins share one std
     const double variance = alpha * alpha * s * s + sigma * sigma;
     const int64_t batch = x.size(0), dim = means.size(1);
     auto xd = x.detach().to(at::kDouble).reshape({batch, dim}).clone().requires_grad_(true);
@@ -191,7 +191,8 @@ private Q_SLOTS:
         // The labels describe where each class's modes are: 8 modes on a ring of radius 0.7.
         auto gmm = std::dynamic_pointer_cast<dcscope::GaussianMixtureModel>(model);
         QVERIFY(gmm);
-        QCOMPARE(gmm->componentStd(), 0.08);
+        QCOMPARE(gmm->componentStds(), std::vector<double>(8, 0.08));
+        QCOMPARE(gmm->weights(), std::vector<double>(8, 1.0 / 8));
         const auto means = gmm->means().to(at::kDouble);
         const auto classes = gmm->componentClass();
         QCOMPARE(means.sizes().vec(), (std::vector<int64_t>{8, 2}));

@@ -39,7 +39,9 @@ TrajectoryScene twoModes() {
     scene.compensationNorm = {{0.25}};
     scene.density.means = {QPointF(-1, 0), QPointF(1, 0)};
     scene.density.weights = {0.5, 0.5};
-    scene.density.componentStd = 0.15;
+    scene.density.stds = {0.15, 0.15};
+    scene.density.classes = {0, 1};
+    scene.density.labels = {QStringLiteral("left"), QStringLiteral("right")};
     scene.plainName = QStringLiteral("UniPC (bh2)");
     scene.compensatedName = QStringLiteral("UniPC (bh2) + DC");
     return scene;
@@ -166,7 +168,7 @@ private Q_SLOTS:
         TrajectoryScene scene = twoModes();
         scene.density.means = {QPointF(0.6, -0.2)};
         scene.density.weights = {1.0};
-        scene.density.componentStd = 0.2;
+        scene.density.stds = {0.2};
         const double alpha = 0.8, sigma = 0.6, f = -1.3, g2 = 2.1;
         scene.fineAlphas = QVector<double>(kFine + 1, alpha);
         scene.fineSigmas = QVector<double>(kFine + 1, sigma);
@@ -192,6 +194,145 @@ private Q_SLOTS:
                 green += c.green() > c.red() + 30 && c.green() > c.blue() + 30;
             }
         QVERIFY(green > 50);
+    }
+
+    void theVelocityOfAnUnevenMixtureIsMinusTheFlowOfItsScore() {
+        // Uneven weights and spreads: the score against central differences of the closed-form
+        // log density log sum_i w_i N(x; alpha mu_i, v_i I), computed here independently.
+        TrajectoryScene scene = twoModes();
+        scene.density.means = {QPointF(-0.5, 0.2), QPointF(0.7, -0.3), QPointF(0.1, 0.9)};
+        scene.density.weights = {3.0, 1.0, 0.5};
+        scene.density.stds = {0.1, 0.3, 0.2};
+        scene.density.classes = {0, 1, 1};
+        const double alpha = 0.7, sigma = 0.5, f = -1.1, g2 = 1.7;
+        scene.fineAlphas = QVector<double>(kFine + 1, alpha);
+        scene.fineSigmas = QVector<double>(kFine + 1, sigma);
+        scene.fineDrift = QVector<double>(kFine + 1, f);
+        scene.fineDiffusionSquared = QVector<double>(kFine + 1, g2);
+        m_view->setScene(scene);
+        const auto logDensity = [&](double x, double y) {
+            double total = 0;
+            for (int i = 0; i < 3; ++i) {
+                const double v = alpha * alpha * scene.density.stds[i] * scene.density.stds[i] + sigma * sigma;
+                const double dx = x - alpha * scene.density.means[i].x(), dy = y - alpha * scene.density.means[i].y();
+                total += scene.density.weights[i] / 4.5 * std::exp(-0.5 * (dx * dx + dy * dy) / v) / (2 * M_PI * v);
+            }
+            return std::log(total);
+        };
+        for (const QPointF x : {QPointF(0.0, 0.0), QPointF(-0.3, 0.4), QPointF(0.5, -0.1)}) {
+            const double h = 1e-5;
+            const QPointF score((logDensity(x.x() + h, x.y()) - logDensity(x.x() - h, x.y())) / (2 * h),
+                                (logDensity(x.x(), x.y() + h) - logDensity(x.x(), x.y() - h)) / (2 * h));
+            const QPointF expected = -(f * x - 0.5 * g2 * score);
+            const QPointF velocity = m_view->samplingVelocity(x, 3);
+            QVERIFY2((velocity - expected).manhattanLength() < 1e-5,
+                     qPrintable(QStringLiteral("%1,%2 vs %3,%4").arg(velocity.x()).arg(velocity.y()).arg(expected.x()).arg(expected.y())));
+        }
+    }
+
+    void aClickAddsAModeThatTheDensityShowsAtOnce() {
+        TrajectoryGlView::Layers layers;
+        layers.groundTruth = layers.plain = layers.compensated = layers.errors = false;
+        m_view->setLayers(layers);
+        const QPointF place(0, 1.5);
+        const QColor before = frame().pixelColor(at(place));
+        QVERIFY2(before.red() > 245, qPrintable(before.name()));  // far from both modes
+        QSignalSpy edited(m_view, &TrajectoryGlView::mixtureEdited);
+        // Not editing: a click adds nothing.
+        QTest::mouseClick(m_view, Qt::LeftButton, {}, at(place));
+        QCOMPARE(edited.count(), 0);
+        m_view->setMixtureEditing(true);
+        QVERIFY(m_view->isMixtureEditing());
+        QTest::mouseClick(m_view, Qt::LeftButton, {}, at(place));
+        QCOMPARE(edited.count(), 1);
+        const auto mixture = edited.last().at(0).value<MixtureDensity>();
+        QCOMPARE(mixture.means.size(), 3);
+        QVERIFY((mixture.means[2] - place).manhattanLength() < 2 * m_view->viewRect().width() / m_view->width());
+        QCOMPARE(mixture.stds[2], 0.15);   // like the first mode (none was selected)
+        QCOMPARE(mixture.classes[2], 0);
+        QCOMPARE(m_view->selectedMode(), 2);
+        const QColor after = frame().pixelColor(at(place) + QPoint(0, 8));  // beside the mode's centre marker
+        qInfo() << "before" << before << "after" << after;
+        QVERIFY2(after.red() < 160, qPrintable(after.name()));  // the new mode's density colour
+    }
+
+    void aModeIsDraggedReweightedAndRemoved() {
+        m_view->setMixtureEditing(true);
+        QSignalSpy edited(m_view, &TrajectoryGlView::mixtureEdited);
+        const QPoint start = at(QPointF(1, 0));
+        QCOMPARE(m_view->modeAt(start), 1);
+        QTest::mousePress(m_view, Qt::LeftButton, {}, start);
+        QCOMPARE(m_view->selectedMode(), 1);
+        QTest::mouseMove(m_view, start + QPoint(20, 0));
+        QTest::mouseMove(m_view, start + QPoint(40, -30));
+        QTest::mouseRelease(m_view, Qt::LeftButton, {}, start + QPoint(40, -30));
+        QVERIFY(edited.count() >= 1);
+        const QPointF moved = m_view->mixture().means[1];
+        const QPointF expected = m_view->widgetToData(QPointF(start + QPoint(40, -30)));
+        QVERIFY2((moved - expected).manhattanLength() < 0.05, qPrintable(QStringLiteral("%1,%2").arg(moved.x()).arg(moved.y())));
+        QCOMPARE(m_view->mixture().means[0], QPointF(-1, 0));  // the other mode stays
+        QCOMPARE(m_view->mixture().means.size(), 2);           // a drag adds nothing
+        m_view->setModeWeight(1, 4.0);
+        m_view->setModeStd(1, 0.05);
+        m_view->setModeClass(1, 0);
+        m_view->setModeClass(1, 7);  // no such class: ignored
+        QCOMPARE(m_view->mixture().weights[1], 4.0);
+        QCOMPARE(m_view->mixture().stds[1], 0.05);
+        QCOMPARE(m_view->mixture().classes[1], 0);
+        // A result of an older edit keeps the user's newest mixture.
+        m_view->setScene(twoModes(), false);
+        QCOMPARE(m_view->mixture().weights[1], 4.0);
+        QTest::keyClick(m_view, Qt::Key_Delete);
+        QCOMPARE(m_view->mixture().means.size(), 1);
+        QCOMPARE(m_view->selectedMode(), -1);
+        m_view->removeMode(0);  // the last mode stays
+        QCOMPARE(m_view->mixture().means.size(), 1);
+        // A new model's scene ends the edit.
+        m_view->clearScene();
+        m_view->setScene(twoModes());
+        QCOMPARE(m_view->mixture().means.size(), 2);
+    }
+
+    void theSelectedParticlesImagesShowAtTheHoveredStep() {
+        TrajectoryGlView::Layers layers;
+        layers.errors = false;  // its red would pass for the image's
+        m_view->setLayers(layers);
+        // Selected at t_0 (both runs start at (0, 2)), hovered at t_1 (away from the panel).
+        m_view->setStep(0);
+        const QPoint later = at(QPointF(1.1, 0.1));  // the DC state at t_1
+        QVERIFY(!m_view->hoverAt(later).valid);     // the view shows t_0: nothing is there
+        QSignalSpy hovered(m_view, &TrajectoryGlView::stateHovered);
+        QTest::mouseClick(m_view, Qt::LeftButton, {}, at(QPointF(0, 2)));
+        QCOMPARE(m_view->selectedParticle(), 0);
+        const TrajectoryGlView::HoverInfo info = m_view->hoverAt(later);
+        QVERIFY(info.valid);
+        QVERIFY(info.compensatedRun);
+        QCOMPARE(info.step, 1);
+        QCOMPARE(info.t, 0.001);
+        QTest::mouseMove(m_view, later);
+        QCOMPARE(hovered.count(), 1);
+        QCOMPARE(hovered.last().at(0).toInt(), 0);
+        QCOMPARE(hovered.last().at(1).toInt(), 1);
+        QTest::mouseMove(m_view, later + QPoint(1, 0));
+        QCOMPARE(hovered.count(), 1);  // the same state: asked once
+        // The answer shows in the inspector, 96 px a side.
+        m_view->setOverlayVisible(true);
+        QImage red(8, 8, QImage::Format_RGB32);
+        red.fill(Qt::red);
+        m_view->setStateImages(0, 1, {red}, {QStringLiteral("plain")});
+        (void)frame();
+        (void)frame();
+        const QImage image = frame();
+        int redPixels = 0;
+        for (int y = 0; y < image.height(); ++y)
+            for (int x = 0; x < image.width(); ++x) {
+                const QColor c = image.pixelColor(x, y);
+                redPixels += c.red() > 200 && c.green() < 40 && c.blue() < 40;
+            }
+        QVERIFY2(redPixels > 80 * 80, qPrintable(QString::number(redPixels)));
+        // A click on empty space drops the selection.
+        QTest::mouseClick(m_view, Qt::LeftButton, {}, at(QPointF(-1, 1.8)));
+        QCOMPARE(m_view->selectedParticle(), -1);
     }
 
     void theInspectorReportsTheStateUnderTheMouse() {

@@ -77,7 +77,8 @@ std::vector<double> fineTimeGrid(const NoiseSchedule& schedule, const std::vecto
 std::string defaultGroundTruthCacheDir();
 
 /// "builtin:NAME" for built-in models; for packages a digest of model.json's bytes and the
-/// network file's size and bytes; empty when the model cannot be identified.
+/// network file's size and bytes; for mixture files a digest of the file (while it still
+/// describes the loaded model); empty when the model cannot be identified (an unsaved mixture).
 std::string modelIdentity(const DiffusionModel& model);
 
 /// Solves from `noise` (the batch, on the model's device) through `coarseTimes` with fine steps

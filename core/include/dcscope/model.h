@@ -21,7 +21,7 @@ std::string toString(PredictionType type);
 /// Static description of a model: everything a caller needs without running it.
 struct ModelInfo {
     std::string name;
-    std::string source;                  ///< folder path or "builtin:NAME"
+    std::string source;                  ///< folder path, mixture file path, "builtin:NAME" or empty (an unsaved mixture)
     PredictionType predictionType = PredictionType::Epsilon;
     std::vector<int64_t> sampleShape;    ///< one sample, without the batch dimension
     int numClasses = 0;                  ///< 0: unconditional
@@ -56,7 +56,8 @@ protected:
     NoiseSchedule m_schedule;
 };
 
-/// Opens a model from a package folder (or its model.json) or a "builtin:NAME" spec, on `device`.
+/// Opens a model from a package folder (or its model.json), a mixture model file (any other
+/// NAME.json, see mixture_definition.h) or a "builtin:NAME" spec, on `device`.
 /// Throws Error(BadFile/BadModel) with a one-line message naming the file and field.
 std::shared_ptr<DiffusionModel> loadModel(const std::string& spec, const c10::Device& device = c10::Device(c10::kCPU));
 

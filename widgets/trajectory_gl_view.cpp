@@ -25,6 +25,11 @@ constexpr int kMaxModes = 64;  // density.frag's uniform arrays
 constexpr double kHoverRadius = 12.0;
 constexpr double kZoomPerNotch = 1.15;
 constexpr int kPlayIntervalMs = 16;
+// The density is evaluated on a grid this many times coarser per side and filtered up: it is
+// smooth at every scale the view can show (the narrowest mode is kMinModeStd wide), and on a
+// software renderer it is the most expensive layer at full resolution (about 10 ms at 800x800).
+constexpr int kDensityDownsample = 2;
+constexpr int kGestureSettleMs = 150;  // after the last pan or zoom event the paths are redrawn sharp
 
 struct Rgba {
     float r, g, b, a;
@@ -64,7 +69,12 @@ struct TrajectoryGlView::GlState {
     // The ground-truth paths, drawn once per scene, pan and zoom into a texture: playback and
     // hovering then cost a textured quad instead of every fine segment again.
     std::unique_ptr<QOpenGLFramebufferObject> pathLayer;
-    QString pathLayerKey;
+    QPointF pathLayerCentre;        // the view it was drawn for
+    double pathLayerUnitsPerPixel = 0;
+    int pathLayerVersion = -1;
+    // The density, drawn into a coarser texture once per time, mixture, pan and zoom.
+    std::unique_ptr<QOpenGLFramebufferObject> densityLayer;
+    QString densityLayerKey;
     GlVertexArray quadArray;
     GlBuffer quadBuffer;
     GlVertexArray pathArray;
@@ -86,6 +96,9 @@ TrajectoryGlView::TrajectoryGlView(QWidget* parent) : QOpenGLWidget(parent) {
     setFormat(format);
     m_playTimer.setInterval(kPlayIntervalMs);
     connect(&m_playTimer, &QTimer::timeout, this, &TrajectoryGlView::advancePlayback);
+    m_settleTimer.setSingleShot(true);
+    m_settleTimer.setInterval(kGestureSettleMs + 10);
+    connect(&m_settleTimer, &QTimer::timeout, this, qOverload<>(&TrajectoryGlView::update));
 }
 
 TrajectoryGlView::~TrajectoryGlView() {
@@ -182,6 +195,7 @@ void TrajectoryGlView::setScene(const TrajectoryScene& scene, bool fit) {
     m_scene = scene;
     // A result of an older edit (or of the model before the edits) shows the user's newest mixture.
     if (m_hasEditedMixture) m_scene.density = m_editedMixture;
+    ++m_densityVersion;
     if (m_selectedMode >= m_scene.density.means.size()) m_selectedMode = -1;
     if (m_selectedParticle >= m_scene.particles()) m_selectedParticle = -1;
     // New states, new images: the next hover asks again.
@@ -239,6 +253,7 @@ void TrajectoryGlView::editMixture(const std::function<void(MixtureDensity&)>& c
     change(mixture);
     if (mixture == m_scene.density) return;
     m_scene.density = mixture;
+    ++m_densityVersion;
     m_editedMixture = mixture;
     m_hasEditedMixture = true;
     update();
@@ -516,7 +531,55 @@ void TrajectoryGlView::uploadGroundTruthPaths() {
     ++m_pathsVersion;
 }
 
+void TrajectoryGlView::composeLayer(GLuint texture, const std::array<float, 4>& placement) {
+    m_gl->glBlendFuncSeparate(GL_ONE, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
+    m_gl->glUseProgram(m_glState->layer.name());
+    m_gl->glActiveTexture(GL_TEXTURE0);
+    m_gl->glBindTexture(GL_TEXTURE_2D, texture);
+    m_gl->glUniform1i(m_glState->layer.uniform("layer"), 0);
+    m_gl->glUniform4fv(m_glState->layer.uniform("placement"), 1, placement.data());
+    m_gl->glBindVertexArray(m_glState->quadArray.name());
+    m_gl->glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+    m_gl->glBindTexture(GL_TEXTURE_2D, 0);
+    m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
+}
+
 void TrajectoryGlView::drawDensity(double alpha, double sigma) {
+    const qreal ratio = devicePixelRatioF();
+    const QSize pixels(int(width() * ratio), int(height() * ratio));
+    const QSize coarse(std::max(1, (pixels.width() + kDensityDownsample - 1) / kDensityDownsample),
+                       std::max(1, (pixels.height() + kDensityDownsample - 1) / kDensityDownsample));
+    const QString key = QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8")
+                            .arg(alpha, 0, 'g', 17)
+                            .arg(sigma, 0, 'g', 17)
+                            .arg(m_centre.x(), 0, 'g', 17)
+                            .arg(m_centre.y(), 0, 'g', 17)
+                            .arg(m_unitsPerPixel, 0, 'g', 17)
+                            .arg(pixels.width())
+                            .arg(pixels.height())
+                            .arg(m_densityVersion);
+    if (!m_glState->densityLayer || m_glState->densityLayerKey != key) {
+        if (!m_glState->densityLayer || m_glState->densityLayer->size() != coarse) {
+            m_glState->densityLayer = std::make_unique<QOpenGLFramebufferObject>(coarse);
+            // Filtered up smoothly (the texture comes with nearest filtering).
+            m_gl->glBindTexture(GL_TEXTURE_2D, m_glState->densityLayer->texture());
+            m_gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+            m_gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+            m_gl->glBindTexture(GL_TEXTURE_2D, 0);
+        }
+        m_glState->densityLayer->bind();
+        m_gl->glViewport(0, 0, coarse.width(), coarse.height());
+        m_gl->glDisable(GL_BLEND);
+        renderDensity(alpha, sigma);
+        m_gl->glEnable(GL_BLEND);
+        m_gl->glBindFramebuffer(GL_FRAMEBUFFER, defaultFramebufferObject());
+        m_gl->glViewport(0, 0, pixels.width(), pixels.height());
+        m_glState->densityLayerKey = key;
+    }
+    composeLayer(m_glState->densityLayer->texture());
+}
+
+void TrajectoryGlView::renderDensity(double alpha, double sigma) {
     const MixtureDensity& density = m_scene.density;
     const int count = std::min(int(density.means.size()), kMaxModes);
     std::vector<float> means, weights, stds;
@@ -662,37 +725,42 @@ void TrajectoryGlView::drawStrokes() {
 void TrajectoryGlView::drawPathLayer() {
     const qreal ratio = devicePixelRatioF();
     const QSize pixels(int(width() * ratio), int(height() * ratio));
-    const QString key = QStringLiteral("%1 %2 %3 %4 %5 %6")
-                            .arg(m_centre.x(), 0, 'g', 17)
-                            .arg(m_centre.y(), 0, 'g', 17)
-                            .arg(m_unitsPerPixel, 0, 'g', 17)
-                            .arg(pixels.width())
-                            .arg(pixels.height())
-                            .arg(m_pathsVersion);
-    if (!m_glState->pathLayer || m_glState->pathLayerKey != key) {
-        if (!m_glState->pathLayer || m_glState->pathLayer->size() != pixels)
-            m_glState->pathLayer = std::make_unique<QOpenGLFramebufferObject>(pixels);
-        m_glState->pathLayer->bind();
+    GlState& gl = *m_glState;
+    const bool sameContent = gl.pathLayer && gl.pathLayer->size() == pixels && gl.pathLayerVersion == m_pathsVersion;
+    const bool sameView = sameContent && gl.pathLayerCentre == m_centre && gl.pathLayerUnitsPerPixel == m_unitsPerPixel;
+    // While the user pans or zooms, the layer drawn for the view before is moved and scaled
+    // with it (redrawing every fine segment costs several frames on a software renderer); it is
+    // redrawn sharp once the gesture settles.
+    const bool gesture = m_dragging || (m_gestureClock.isValid() && m_gestureClock.elapsed() < kGestureSettleMs);
+    if (!sameView && !(sameContent && gesture)) {
+        if (!gl.pathLayer || gl.pathLayer->size() != pixels) gl.pathLayer = std::make_unique<QOpenGLFramebufferObject>(pixels);
+        gl.pathLayer->bind();
         m_gl->glViewport(0, 0, pixels.width(), pixels.height());
         m_gl->glClearColor(0, 0, 0, 0);
         m_gl->glClear(GL_COLOR_BUFFER_BIT);
         // Premultiplied accumulation: colour c * a, alpha a + (1 - a) * alpha below.
         m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
-        useStrokeBuffer(m_glState->pathBuffer.name());
-        m_gl->glMultiDrawArrays(GL_LINE_STRIP, m_glState->pathFirst.data(), m_glState->pathCount.data(), GLsizei(m_glState->pathFirst.size()));
+        useStrokeBuffer(gl.pathBuffer.name());
+        m_gl->glMultiDrawArrays(GL_LINE_STRIP, gl.pathFirst.data(), gl.pathCount.data(), GLsizei(gl.pathFirst.size()));
         m_gl->glBindFramebuffer(GL_FRAMEBUFFER, defaultFramebufferObject());
         m_gl->glViewport(0, 0, pixels.width(), pixels.height());
-        m_glState->pathLayerKey = key;
+        gl.pathLayerCentre = m_centre;
+        gl.pathLayerUnitsPerPixel = m_unitsPerPixel;
+        gl.pathLayerVersion = m_pathsVersion;
+        composeLayer(gl.pathLayer->texture());
+        return;
     }
-    m_gl->glBlendFuncSeparate(GL_ONE, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
-    m_gl->glUseProgram(m_glState->layer.name());
-    m_gl->glActiveTexture(GL_TEXTURE0);
-    m_gl->glBindTexture(GL_TEXTURE_2D, m_glState->pathLayer->texture());
-    m_gl->glUniform1i(m_glState->layer.uniform("layer"), 0);
-    m_gl->glBindVertexArray(m_glState->quadArray.name());
-    m_gl->glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
-    m_gl->glBindTexture(GL_TEXTURE_2D, 0);
-    m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
+    if (sameView) {
+        composeLayer(gl.pathLayer->texture());
+        return;
+    }
+    // The old view's rectangle in the current clip coordinates: scale u0 / u, offset by the
+    // centres' difference in half views.
+    const double scale = gl.pathLayerUnitsPerPixel / m_unitsPerPixel;
+    const double halfWidth = width() * m_unitsPerPixel / 2, halfHeight = height() * m_unitsPerPixel / 2;
+    composeLayer(gl.pathLayer->texture(), {float(scale), float(scale), float((gl.pathLayerCentre.x() - m_centre.x()) / halfWidth),
+                                           float((gl.pathLayerCentre.y() - m_centre.y()) / halfHeight)});
+    m_settleTimer.start();
 }
 
 void TrajectoryGlView::drawOverlay() {
@@ -889,6 +957,7 @@ void TrajectoryGlView::mouseMoveEvent(QMouseEvent* event) {
         moveMode(m_draggedMode, widgetToData(m_mouse) + m_modeDragOffset);
     } else if (m_dragging) {
         const QPointF moved = (event->position() - m_dragStart) * m_unitsPerPixel;
+        m_gestureClock.start();
         m_centre = m_centreAtDragStart + QPointF(-moved.x(), moved.y());
     }
     update();
@@ -926,6 +995,7 @@ void TrajectoryGlView::wheelEvent(QWheelEvent* event) {
     const QPointF anchor = widgetToData(event->position());
     const double notches = event->angleDelta().y() / 120.0;
     m_unitsPerPixel *= std::pow(kZoomPerNotch, -notches);
+    m_gestureClock.start();
     const QPointF after = widgetToData(event->position());
     m_centre += anchor - after;
     update();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 
@@ -166,6 +167,10 @@ private:
     void uploadGroundTruthPaths();
     void drawPathLayer();
     void drawDensity(double alpha, double sigma);
+    void renderDensity(double alpha, double sigma);
+    /// Draws a cached layer texture over the view; `placement` (scale x, y, offset x, y in clip
+    /// units) moves a layer drawn for another view.
+    void composeLayer(unsigned int texture, const std::array<float, 4>& placement = {1, 1, 0, 0});
     void drawStrokes();
     void drawMixtureEditor();
     void editMixture(const std::function<void(MixtureDensity&)>& change);
@@ -183,6 +188,8 @@ private:
     double m_unitsPerPixel = 0.01;
     double m_speed = 2.0;
     QTimer m_playTimer;
+    QTimer m_settleTimer;          // redraws sharp once a pan or zoom gesture settles
+    QElapsedTimer m_gestureClock;  // since the last pan or zoom event
     QElapsedTimer m_playClock;
     QPointF m_dragStart;
     QPointF m_centreAtDragStart;
@@ -207,7 +214,8 @@ private:
     int m_draggedMode = -1;
     QPointF m_modeDragOffset;      // data offset from the cursor to the dragged mode's centre
     bool m_pathsDirty = true;
-    int m_pathsVersion = 0;  // bumped at every upload: the cached path layer is redrawn
+    int m_pathsVersion = 0;
+    int m_densityVersion = 0;  // bumped whenever the mixture changes: the cached density is redrawn  // bumped at every upload: the cached path layer is redrawn
     std::vector<double> m_frameTimes;
     QOpenGLFunctions_3_3_Core* m_gl = nullptr;
     std::unique_ptr<GlState> m_glState;

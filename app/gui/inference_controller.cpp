@@ -2,6 +2,7 @@
 
 #include <QMetaType>
 
+#include "background_priority.h"
 #include "inference_worker.h"
 
 namespace {
@@ -27,6 +28,8 @@ InferenceController::InferenceController(QObject* parent) : QObject(parent) {
     m_worker = new InferenceWorker;  // no parent: it must live on (and die on) the inference thread
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    // Runs on the new thread before any job: the model yields the CPU to the window when both want it.
+    connect(&m_thread, &QThread::started, m_worker, [] { lowerThisThreadsPriority(); }, Qt::DirectConnection);
     connect(this, &InferenceController::requestQueued, m_worker, &InferenceWorker::process, Qt::QueuedConnection);
     // Worker -> controller crosses threads: queued, so the GUI sees these on its own thread.
     connect(m_worker, &InferenceWorker::modelLoaded, this, &InferenceController::modelLoaded, Qt::QueuedConnection);

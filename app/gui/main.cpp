@@ -11,6 +11,7 @@
 #include "app_version.h"
 #include "dcscope/compensation.h"
 #include "default_model.h"
+#include "frame_benchmark.h"
 #include "latency_benchmark.h"
 #include "main_window.h"
 
@@ -49,7 +50,11 @@ int main(int argc, char* argv[]) {
         QStringLiteral("With --screenshot: run this research panel's job (search, cpr, evaluate or sweep) after the first result and take "
                        "the screenshot when it ends."),
         QStringLiteral("tab"));
-    parser.addOptions({modelOption, deviceOption, ratiosOption, sessionOption, noRestoreOption, screenshotOption, latencyOption,
+    const QCommandLineOption framesOption(
+        QStringLiteral("bench-frames"),
+        QStringLiteral("Benchmark: the trajectory view's frame time on builtin:gmm2d (1000 particles x 200 fine steps, 800x800) "
+                       "while the window samples, then quit."));
+    parser.addOptions({modelOption, deviceOption, ratiosOption, sessionOption, noRestoreOption, screenshotOption, latencyOption, framesOption,
                        researchJobOption});
     parser.process(application);
 
@@ -80,7 +85,8 @@ int main(int argc, char* argv[]) {
     options.sessionPath = parser.value(sessionOption);
     // The last session comes back unless the command line says what to show (or asks not to);
     // scripted runs (screenshot, benchmark) always start from the defaults.
-    const bool scripted = parser.isSet(screenshotOption) || parser.isSet(latencyOption);
+    const bool scripted = parser.isSet(screenshotOption) || parser.isSet(latencyOption) || parser.isSet(framesOption);
+    if (parser.isSet(framesOption)) options.modelSpec = QStringLiteral("builtin:gmm2d");
     options.restoreLastSession = !scripted && !parser.isSet(noRestoreOption) && !parser.isSet(modelOption) &&
                                  !parser.isSet(ratiosOption) && !parser.isSet(sessionOption);
     options.restoreGeometry = !scripted;
@@ -91,6 +97,11 @@ int main(int argc, char* argv[]) {
     if (parser.isSet(latencyOption)) {
         latencyBenchmark = std::make_unique<LatencyBenchmark>(window, LatencyBenchmark::Options{});
         latencyBenchmark->start();
+    }
+    std::unique_ptr<FrameBenchmark> frameBenchmark;
+    if (parser.isSet(framesOption)) {
+        frameBenchmark = std::make_unique<FrameBenchmark>(window, FrameBenchmark::Options{});
+        frameBenchmark->start();
     }
     return application.exec();
 }

@@ -2,6 +2,7 @@
 
 #include <QMetaType>
 
+#include "background_priority.h"
 #include "research_worker.h"
 
 ResearchController::ResearchController(QObject* parent) : QObject(parent) {
@@ -16,6 +17,8 @@ ResearchController::ResearchController(QObject* parent) : QObject(parent) {
     m_worker = new ResearchWorker;  // no parent: it lives on (and dies on) the research thread
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    // Runs on the new thread before any job: the model yields the CPU to the window when both want it.
+    connect(&m_thread, &QThread::started, m_worker, [] { lowerThisThreadsPriority(); }, Qt::DirectConnection);
     connect(this, &ResearchController::jobQueued, m_worker, &ResearchWorker::run, Qt::QueuedConnection);
     connect(m_worker, &ResearchWorker::progress, this, &ResearchController::progress, Qt::QueuedConnection);
     connect(m_worker, &ResearchWorker::finished, this, [this](std::shared_ptr<const ResearchOutcome> outcome) {

@@ -335,6 +335,32 @@ private Q_SLOTS:
         QCOMPARE(m_view->selectedParticle(), -1);
     }
 
+    void theCachedPathsFollowAZoomAtOnceAndSharpenAfterIt() {
+        TrajectoryGlView::Layers layers;
+        layers.density = layers.plain = layers.compensated = layers.errors = false;
+        m_view->setLayers(layers);
+        (void)frame();
+        const QPointF anchor = m_view->dataToWidget(QPointF(0.2, 0.3));  // off the path: it moves on screen
+        for (int notch = 0; notch < 3; ++notch) {
+            QWheelEvent wheel(anchor, m_view->mapToGlobal(anchor), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
+                              Qt::NoScrollPhase, false);
+            QCoreApplication::sendEvent(m_view, &wheel);
+        }
+        // During the gesture the layer drawn before is moved and scaled: the path's pixels
+        // are where the zoomed view puts the path (to within the old layer's pixel, now 1.5 px).
+        for (const QPointF data : {QPointF(0.4, 1.2), QPointF(0.6, 0.8)}) {
+            const QColor during = darkestNear(frame(), at(data));
+            QVERIFY2(during.red() < 225, qPrintable(during.name()));
+        }
+        QTest::qWait(300);  // settled: redrawn sharp for the new view
+        for (const QPointF data : {QPointF(0.4, 1.2), QPointF(0.6, 0.8)}) {
+            const QColor after = darkestNear(frame(), at(data));
+            QVERIFY2(after.red() < 215, qPrintable(after.name()));
+        }
+        // Far from the path stays white either way.
+        QVERIFY(frame().pixelColor(at(QPointF(0.3, 0.9))).red() > 245);
+    }
+
     void theInspectorReportsTheStateUnderTheMouse() {
         const TrajectoryGlView::HoverInfo info = m_view->hoverAt(m_view->dataToWidget(QPointF(1.1, 0.1)) + QPointF(3, -2));
         QVERIFY(info.valid);

@@ -16,6 +16,9 @@ shoot() {  # output, then dcscope's arguments
 shoot assets/readme/window_fashion.png
 shoot assets/readme/window_gmm_image.png --model builtin:gmm-image
 shoot assets/readme/window_gmm2d.png --model builtin:gmm2d
+# The image model's trajectories on the principal plane, and a mixture file being shaped.
+shoot assets/readme/window_gmm_image_trajectories.png --model builtin:gmm-image --trajectories
+shoot assets/readme/window_mixture_shaping.png --model assets/mixtures/unequal_modes.json --shape-mixture
 # The research dock, each tab after its job (the embedded package; the CPR fit on the fast exact
 # mixture, whose twelve searches take seconds instead of minutes).
 shoot assets/readme/research_search.png --research-job search

@@ -234,6 +234,11 @@ void TrajectoryGlView::setMixtureEditing(bool editing) {
     update();
 }
 
+void TrajectoryGlView::setSelectedMode(int mode) {
+    m_selectedMode = m_editingMixture && mode >= 0 && mode < m_scene.density.means.size() ? mode : -1;
+    update();
+}
+
 int TrajectoryGlView::modeAt(const QPointF& position) const {
     int found = -1;
     double best = kModeGrabRadius;

@@ -103,6 +103,8 @@ public:
     bool isMixtureEditing() const { return m_editingMixture; }
     const MixtureDensity& mixture() const { return m_scene.density; }
     int selectedMode() const { return m_selectedMode; }
+    /// Selects a mode for the overlay's weight, spread and class controls (-1: none).
+    void setSelectedMode(int mode);
     /// The mode whose centre is within 10 px of `position`, or -1.
     int modeAt(const QPointF& position) const;
     /// Edits as the mouse and the overlay make them; each emits mixtureEdited(). addMode copies

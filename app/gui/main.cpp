@@ -54,6 +54,11 @@ int main(int argc, char* argv[]) {
         QStringLiteral("bench-frames"),
         QStringLiteral("Benchmark: the trajectory view's frame time on builtin:gmm2d (1000 particles x 200 fine steps, 800x800) "
                        "while the window samples, then quit."));
+    const QCommandLineOption trajectoriesOption(
+        QStringLiteral("trajectories"), QStringLiteral("Open image models in the trajectory view too (View > Trajectories)."));
+    const QCommandLineOption shapeOption(QStringLiteral("shape-mixture"),
+                                         QStringLiteral("Open 2-D mixtures with mixture shaping on (View > Shape the mixture)."));
+    parser.addOptions({trajectoriesOption, shapeOption});
     parser.addOptions({modelOption, deviceOption, ratiosOption, sessionOption, noRestoreOption, screenshotOption, latencyOption, framesOption,
                        researchJobOption});
     parser.process(application);
@@ -62,6 +67,8 @@ int main(int argc, char* argv[]) {
     options.device = parser.value(deviceOption);
     options.screenshotPath = parser.value(screenshotOption);
     options.researchJob = parser.value(researchJobOption);
+    options.trajectories = parser.isSet(trajectoriesOption);
+    options.shapeMixture = parser.isSet(shapeOption);
     const auto defaultPackage = findDefaultModel(QApplication::applicationFilePath().toStdString());
     if (defaultPackage) options.defaultPackage = QString::fromStdString(defaultPackage->string());
     if (parser.isSet(modelOption)) {

@@ -119,6 +119,7 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
     m_threadsDescription = QString::fromStdString(dcscope::describe(dcscope::chooseIntraOpThreads(m_threadsSetting)));
     createResearchDock();
     createMenus();
+    if (options.trajectories) m_projectionAction->setChecked(true);
 
     populateModels(options);
     populateDevices();
@@ -769,6 +770,11 @@ void MainWindow::showSamples(const std::shared_ptr<const SamplingResult>& shown,
     const bool mixture = m_trajectoryView->mixture().isValid();
     m_shapeMixtureAction->setEnabled(mixture);
     m_saveMixtureAction->setEnabled(mixture);
+    if (mixture && m_options.shapeMixture && !m_shapeMixtureStarted) {
+        m_shapeMixtureStarted = true;
+        m_trajectoryView->setMixtureEditing(true);
+        m_trajectoryView->setSelectedMode(0);
+    }
     onStepShown(shownStep());
 }
 

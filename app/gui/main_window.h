@@ -65,6 +65,8 @@ public:
         /// With screenshotPath: open the research dock on this tab (search | cpr | evaluate |
         /// sweep), run its job after the first result and take the screenshot when it ends.
         QString researchJob;
+        bool trajectories = false;   ///< image models too open in the trajectory view (View > Trajectories)
+        bool shapeMixture = false;   ///< 2-D mixtures open with mixture shaping on, the first mode selected
     };
 
     explicit MainWindow(const Options& options, QWidget* parent = nullptr);
@@ -228,6 +230,7 @@ private:
     std::shared_ptr<const dcscope::MixtureDefinition> m_editedMixture;     // the user's shape of the model's mixture
     std::shared_ptr<const dcscope::MixtureDefinition> m_requestedMixture;  // of the latest request
     bool m_keepCurveOnModelChange = false;
+    bool m_shapeMixtureStarted = false;  // Options::shapeMixture was applied
     QString m_loadedModelName;  // ModelInfo::name of the model on screen  // a saved mixture reopened as the model keeps the user's curve
     QString m_currentSolverName;  // of the latest request, for labelling its progress
     bool m_screenshotTaken = false;

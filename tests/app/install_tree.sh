@@ -98,6 +98,9 @@ grep -qxF "source:          $package" <<<"$info" || fail "installed dcscope-cli 
 "${hide[@]}" "$prefix/bin/dcscope-cli" sample -q --nfe 5 --cpr "$package" --out "$work_dir/sample.npy" ||
     fail "installed dcscope-cli sample --cpr $package"
 [ -s "$work_dir/sample.npy" ] || fail "no sample written"
+# The example mixture model file, installed, is a model the installed CLI opens.
+mixture=$prefix/share/dcscope/mixtures/unequal_modes.json
+"$prefix/bin/dcscope-cli" info "$mixture" | grep -q "unequal modes" || fail "installed dcscope-cli info $mixture"
 
 if [ $failures -ne 0 ]; then
     echo "$failures check(s) failed; the install tree is left in $prefix" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the README's sample-quality table: class accuracy / Frechet distance of DDIM,
 # DPM-Solver++ (2M), UniPC (bh2, order 2) and UniPC + DC at NFE 5 and 10, guidance 1 and 5.
-# The DC ratios are searched per cell with `dcscope-cli search` (golden, 10 datapoints).
+# The DC ratios are searched per cell with `dcscope-cli search`'s defaults (10 datapoints).
 #
 #   tools/quality_table.sh [--cli build/app/dcscope-cli] [--model DIR] [--samples 250]
 set -euo pipefail
@@ -48,7 +48,7 @@ echo "|---|---|---|---|---|"
 row "DDIM" --solver ddim --order 1
 row "DPM-Solver++ (2M)" --solver dpmpp --order 2
 row "UniPC (bh2, order 2)" --solver unipc --variant bh2 --order 2
-printf '| UniPC + DC (golden-searched ratios) |'
+printf '| UniPC + DC (searched ratios) |'
 for c in "${cells[@]}"; do
     read -r nfe cfg <<<"$c"
     ratios="$work/ratios_${nfe}_${cfg}.json"

@@ -49,8 +49,9 @@ GaussianMixtureModel::GaussianMixtureModel(ModelInfo info, NoiseSchedule schedul
     for (size_t i = 0; i < count; ++i) {
         if (!(std::isfinite(m_weights[i]) && m_weights[i] > 0))
             throw Error(ErrorCode::BadModel, "gaussian mixture: component " + std::to_string(i) + ": weight must be finite and > 0");
-        if (!(std::isfinite(m_componentStds[i]) && m_componentStds[i] > 0))
-            throw Error(ErrorCode::BadModel, "gaussian mixture: component " + std::to_string(i) + ": std must be finite and > 0");
+        // 0 is a point mass (the solver tests' exact case); files and the editor require > 0.
+        if (!(std::isfinite(m_componentStds[i]) && m_componentStds[i] >= 0))
+            throw Error(ErrorCode::BadModel, "gaussian mixture: component " + std::to_string(i) + ": std must be finite and >= 0");
         totalWeight += m_weights[i];
         if (m_weights[i] != m_weights[0] || m_componentStds[i] != m_componentStds[0]) m_uniform = false;
     }

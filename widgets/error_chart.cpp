@@ -148,6 +148,9 @@ void ErrorChart::replaceAxes() {
         yAxis = valueAxis;
     }
     yAxis->setTitleText(m_yTitle);
+    // Labels are short ("1e-02"); QtCharts would elide them to "..." when it sizes the axis
+    // before the range (and so the labels) is known.
+    yAxis->setTruncateLabels(false);
     chart()->addAxis(xAxis, Qt::AlignBottom);
     chart()->addAxis(yAxis, Qt::AlignLeft);
     for (QAbstractSeries* series : chart()->series()) {

@@ -225,7 +225,7 @@ QWidget* MainWindow::createControlPanel() {
     m_guidanceSpin->setToolTip(tr("Classifier-free guidance scale w (1 = plain conditional model)"));
     m_batchSpin = new QSpinBox;
     m_batchSpin->setObjectName(QStringLiteral("batchSpin"));
-    m_batchSpin->setRange(1, 1000);
+    m_batchSpin->setRange(1, Session::kMaxBatch);
     m_batchSpin->setValue(kImageBatchSize);
     m_batchSpin->setToolTip(tr("Samples per comparison"));
     m_seedSpin = new QSpinBox;

@@ -444,6 +444,9 @@ Session MainWindow::currentSession() const {
     session.ratios = m_ratioEditor->ratios();
     session.followPackageRatios = m_followPackageRatios;
     session.overlays = m_fileOverlays;
+    if (m_editedMixture)
+        session.editedMixture =
+            QJsonDocument::fromJson(QByteArray::fromStdString(dcscope::mixtureDefinitionJson(*m_editedMixture))).toJson(QJsonDocument::Compact);
     session.step = m_comparison->hasFrames() && m_comparison->step() < m_comparison->stepCount() ? m_comparison->step() : -1;
     session.noisyState = m_comparison->showsNoisyState();
     session.colormap = heatColormapName(m_comparison->colormap());
@@ -504,6 +507,13 @@ void MainWindow::applySession(const Session& session) {
     m_comparison->setShowNoisyState(session.noisyState);
     m_comparison->setWipePosition(session.wipe);
     m_comparison->clearFrames();
+    // A shaped, unsaved mixture comes back as it was (parseSession has checked it); the view
+    // drops any shape of its own.
+    m_trajectoryView->clearScene();
+    m_editedMixture.reset();
+    if (!session.editedMixture.isEmpty())
+        m_editedMixture = std::make_shared<dcscope::MixtureDefinition>(
+            dcscope::parseMixtureDefinition(session.editedMixture.toStdString(), "session"));
     if (session.step >= 0) {
         // Shown once the comparison's frames arrive.
         const int step = session.step;

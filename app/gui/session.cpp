@@ -9,6 +9,9 @@
 #include <cmath>
 #include <utility>
 
+#include "dcscope/errors.h"
+#include "dcscope/mixture_definition.h"
+
 namespace {
 
 [[noreturn]] void fail(const QString& source, const QString& problem) {
@@ -91,7 +94,7 @@ QByteArray serializeSession(const Session& session) {
     QJsonArray overlays;
     for (const Session::Overlay& overlay : session.overlays)
         overlays.append(QJsonObject{{QStringLiteral("name"), overlay.name}, {QStringLiteral("values"), toArray(overlay.values)}});
-    const QJsonObject root{
+    QJsonObject root{
         {QStringLiteral("format"), QString::fromLatin1(Session::kFormat)},
         {QStringLiteral("version"), Session::kVersion},
         {QStringLiteral("model"), session.modelSpec},
@@ -117,6 +120,8 @@ QByteArray serializeSession(const Session& session) {
                                              {QStringLiteral("colormap"), session.colormap},
                                              {QStringLiteral("wipe"), session.wipe}}},
     };
+    if (!session.editedMixture.isEmpty())
+        root.insert(QStringLiteral("edited_mixture"), QJsonDocument::fromJson(session.editedMixture).object());
     return QJsonDocument(root).toJson(QJsonDocument::Indented);
 }
 
@@ -147,7 +152,7 @@ Session parseSession(const QByteArray& bytes, const QString& source) {
     session.dcOrder = root.integer("dc_order", session.dcOrder, 1, 3);
     session.guidance = root.number("guidance", session.guidance, 0.0, 30.0);
     session.classChoice = root.integer("class", session.classChoice, -2, 100000);
-    session.batch = root.integer("batch", session.batch, 1, 256);
+    session.batch = root.integer("batch", session.batch, 1, Session::kMaxBatch);
     session.seed = qint64(root.number("seed", double(session.seed), 0, 999999));
     session.seedLocked = root.boolean("seed_locked", session.seedLocked);
     session.groundTruth = root.boolean("ground_truth", session.groundTruth);
@@ -166,6 +171,17 @@ Session parseSession(const QByteArray& bytes, const QString& source) {
             if (entry.name.isEmpty()) overlay.bad("name", QStringLiteral("must be a non-empty string"));
             if (entry.values.isEmpty()) overlay.bad("values", QStringLiteral("must be a non-empty list"));
             session.overlays.append(entry);
+        }
+    }
+    if (root.has("edited_mixture")) {
+        const QJsonValue mixture = root.object().value(QStringLiteral("edited_mixture"));
+        if (!mixture.isObject()) root.bad("edited_mixture", QStringLiteral("must be a dcscope-mixture object"));
+        session.editedMixture = QJsonDocument(mixture.toObject()).toJson(QJsonDocument::Compact);
+        try {
+            // Checked here, so a bad one is this file's one-line error and nothing is applied.
+            dcscope::parseMixtureDefinition(session.editedMixture.toStdString(), (source + QStringLiteral(" field 'edited_mixture'")).toStdString());
+        } catch (const dcscope::Error& error) {
+            throw SessionError(error.what());
         }
     }
     if (root.has("view")) {

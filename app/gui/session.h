@@ -11,6 +11,7 @@
 struct Session {
     static constexpr int kVersion = 1;
     static constexpr const char* kFormat = "dcscope-session";
+    static constexpr int kMaxBatch = 1000;  ///< the window's batch control goes this far
 
     struct Overlay {
         QString name;
@@ -35,6 +36,9 @@ struct Session {
     QVector<double> ratios;
     bool followPackageRatios = false;  ///< the curve is the package's CPR prediction (no user edit)
     QVector<Overlay> overlays;
+    /// The mixture the user shaped and has not saved as a model (a dcscope-mixture document,
+    /// compact JSON); empty: the model's own.
+    QByteArray editedMixture;
     int step = -1;                     ///< step shown (-1: the last)
     bool noisyState = false;
     QString colormap = QStringLiteral("inferno");

@@ -182,6 +182,31 @@ private Q_SLOTS:
         // One sample in nine now comes from the new mode: the ground truth ends there.
         QVERIFY2(nearOrigin(shaped) >= 1, qPrintable(QString::number(nearOrigin(shaped))));
         QCOMPARE(child<RatioCurveEditor>(window, "ratioEditor")->ratios(), curve);  // the curve stays
+        // The session keeps the unsaved shape: a fresh window restores it.
+        const Session session = window.currentSession();
+        QVERIFY(!session.editedMixture.isEmpty());
+        const QByteArray reread = parseSession(serializeSession(session), QStringLiteral("s.dcscope.json")).editedMixture;
+        QVERIFY(dcscope::parseMixtureDefinition(reread.toStdString(), "a") == *window.editedMixture());
+        {
+            MainWindow::Options quiet = builtinOptions(QStringLiteral("builtin:gmm2d"));
+            quiet.sampleOnStart = false;
+            MainWindow restored(quiet);
+            restored.show();
+            restored.applySession(session);
+            QTRY_VERIFY_WITH_TIMEOUT(restored.lastResult() && restored.lastResult()->hasGroundTruth, 30000);
+            QCOMPARE(restored.lastResult()->trajectoryScene.density.means.size(), 9);
+            QCOMPARE(restored.lastResult()->trajectoryScene.groundTruth, shaped.groundTruth);
+        }
+        QByteArray corrupt = serializeSession(session);
+        corrupt.replace("\"std\": 0.08", "\"std\": -1");
+        try {
+            parseSession(corrupt, QStringLiteral("s.dcscope.json"));
+            QFAIL("a session with a bad edited mixture was accepted");
+        } catch (const SessionError& error) {
+            const QString message = QString::fromUtf8(error.what());
+            QVERIFY2(message.contains(QStringLiteral("s.dcscope.json field 'edited_mixture'")) && message.contains(QStringLiteral("std")),
+                     qPrintable(message));
+        }
         // Saved as a model and reopened as one: the same samples from the same seeds.
         QTemporaryDir folder;
         const QString path = folder.filePath(QStringLiteral("shaped.json"));

@@ -35,8 +35,8 @@ private Q_SLOTS:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         auto* view = child<TrajectoryGlView>(window, "trajectoryView");
-        QCOMPARE(child<QStackedWidget>(window, "viewStack")->currentWidget(), view);
         QTRY_VERIFY_WITH_TIMEOUT(window.lastResult() && window.lastResult()->hasGroundTruth, 30000);
+        QCOMPARE(child<QStackedWidget>(window, "viewStack")->currentWidget(), view);  // once the 2-D model has loaded
         const QImage image = view->grabFramebuffer();
         QVERIFY2(view->glProblem().contains(QStringLiteral("needs OpenGL 3.3")) && view->glProblem().contains(QStringLiteral("2.1")),
                  qPrintable(view->glProblem()));

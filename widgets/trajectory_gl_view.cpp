@@ -444,13 +444,14 @@ TrajectoryGlView::HoverInfo TrajectoryGlView::hoverAt(const QPointF& position) c
     if (!info.valid) return info;
     k = info.step;
     const int p = info.particle;
-    const auto at = [k](const QVector<double>& values) { return k < values.size() ? values[k] : 0.0; };
+    const auto valueAt = [](const QVector<double>& values, int index) { return index >= 0 && index < values.size() ? values[index] : 0.0; };
+    const auto at = [&](const QVector<double>& values) { return valueAt(values, k); };
     info.t = at(m_scene.times);
     info.lambda = at(m_scene.lambdas);
     info.alpha = at(m_scene.alphas);
     info.sigma = at(m_scene.sigmas);
     info.rho = k > 0 && k - 1 < m_scene.ratios.size() ? m_scene.ratios[k - 1] : 1.0;
-    info.lagrangeTime = k > 0 ? m_scene.times[k - 1] + info.rho * (m_scene.times[k] - m_scene.times[k - 1]) : info.t;
+    info.lagrangeTime = k > 0 ? valueAt(m_scene.times, k - 1) + info.rho * (info.t - valueAt(m_scene.times, k - 1)) : info.t;
     const auto error = [&](const QVector<QVector<QPointF>>& run) {
         if (p >= run.size() || p >= m_scene.groundTruth.size() || k >= run[p].size() || k >= m_scene.groundTruth[p].size()) return 0.0;
         const QPointF d = run[p][k] - m_scene.groundTruth[p][k];

@@ -400,6 +400,9 @@ bool MainWindow::saveMixtureModel(const QString& path) {
     if (index != m_modelCombo->currentIndex()) {
         m_keepCurveOnModelChange = true;
         m_modelCombo->setCurrentIndex(index);
+    } else {
+        m_editedMixture.reset();  // saved over the open file: that file is the model again
+        requestSampling();
     }
     statusBar()->showMessage(tr("Saved the mixture as %1").arg(QDir::toNativeSeparators(path)));
     return true;

@@ -51,7 +51,8 @@ void runInfo(const ModelFlags& flags) {
 void registerInfoCommand(CLI::App& app) {
     auto flags = std::make_shared<ModelFlags>();
     CLI::App* command = app.add_subcommand("info", "Summary of a model package (default: the embedded package)");
-    command->add_option("model", flags->model, "Model package folder or builtin:NAME");
+    // Positional (info MODEL) or the flag every other command takes (info --model MODEL).
+    command->add_option("model,--model", flags->model, "Model package folder, mixture model file (.json) or builtin:NAME");
     command->add_option("--device", flags->device, "cpu, cuda or cuda:N");
     command->callback([flags] { runInfo(*flags); });
 }

@@ -93,10 +93,13 @@ private Q_SLOTS:
         const QString mixture = dir.filePath("ring.json"), out = dir.filePath("x.npy");
         writeText(mixture, R"({"format": "dcscope-mixture", "version": 1, "name": "two-spots", "labels": ["east", "west"],
             "components": [{"mean": [0.5, 0.0], "weight": 3, "std": 0.05, "class": 0}, {"mean": [-0.5, 0.0], "std": 0.2, "class": 1}]})");
-        // `info` takes the model as its positional argument.
+        // `info` takes the model as its positional argument or with --model, as every command does.
         const auto info = runCli({"info", mixture});
         QVERIFY2(info.exitCode == 0, qPrintable(info.err));
         QVERIFY2(info.out.contains("two-spots") && info.out.contains("2 classes") && info.out.contains("west"), qPrintable(info.out));
+        const auto flagged = runCli({"info", "--model", mixture});
+        QVERIFY2(flagged.exitCode == 0, qPrintable(flagged.err));
+        QCOMPARE(flagged.out, info.out);
         const auto run = runCli({"sample", "--model", mixture, "--nfe", "5", "--batch", "4", "--class", "0,1,0,1", "--out", out, "-q"});
         QVERIFY2(run.exitCode == 0, qPrintable(run.err));
         const auto x = dcscope::loadNpy(out.toStdString());

@@ -6,23 +6,16 @@
 #include <QSpinBox>
 #include <QWheelEvent>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
+#include "benchmark_statistics.h"
 #include "main_window.h"
 #include "trajectory_gl_view.h"
 
 namespace {
 
 constexpr int kResampleIntervalMs = 50;  // a new seed whenever the last one is done: the worker never idles
-
-double percentile(QVector<double> values, double fraction) {
-    if (values.isEmpty()) return std::nan("");
-    std::sort(values.begin(), values.end());
-    const int index = std::clamp(int(std::ceil(fraction * values.size())) - 1, 0, int(values.size()) - 1);
-    return values[index];
-}
 
 }  // namespace
 

@@ -383,7 +383,7 @@ void InferenceWorker::ensureModel(const SamplingRequest& request) {
     }
     m_modelSpec = request.modelSpec;
     m_editedMixture = request.editedMixture;
-    m_modelIdentity = m_editedMixture ? std::string("edited mixture (unsaved)") : dcscope::modelIdentity(*m_model);
+    m_modelIdentity = dcscope::modelIdentity(*m_model);  // empty for an unsaved mixture: nothing cached
     m_device = request.device;
     // An edit of the same model's mixture keeps its classes: the window keeps its state.
     if (!sameModel) Q_EMIT modelLoaded(summarizeModel(request.modelSpec));
@@ -582,6 +582,7 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         const auto start = Clock::now();
         dcscope::GroundTruthOptions options;
         options.fineSteps = request.groundTruthFineSteps;
+        options.modelIdentity = m_modelIdentity;  // hashed once at load, not again for every ground truth
         // The trajectory view draws every fine step (images: while the path stays below ~128 MB).
         const double pathValues = double(request.batchSize) * double(noise[0].numel()) * (request.groundTruthFineSteps + 1);
         options.keepFinePath = display.points || pathValues <= 32e6;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "benchmark_statistics.h"
 #include "main_window.h"
 #include "ratio_curve_editor.h"
 
@@ -15,13 +16,6 @@ namespace {
 
 constexpr int kLagProbeIntervalMs = 5;
 constexpr int kDragStepPixels = 3;
-
-double percentile(QVector<double> values, double fraction) {
-    if (values.isEmpty()) return std::nan("");
-    std::sort(values.begin(), values.end());
-    const int index = std::clamp(int(std::ceil(fraction * values.size())) - 1, 0, int(values.size()) - 1);
-    return values[index];
-}
 
 }  // namespace
 

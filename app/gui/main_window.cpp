@@ -455,23 +455,28 @@ void MainWindow::connectControls() {
     });
 }
 
-void MainWindow::onMixtureEdited(const MixtureDensity& mixture) {
-    auto definition = std::make_shared<dcscope::MixtureDefinition>();
-    const QString name = m_loadedModelName.isEmpty() ? QStringLiteral("mixture") : m_loadedModelName;
-    definition->name = name.endsWith(QStringLiteral(" (edited)")) ? name.toStdString() : (name + QStringLiteral(" (edited)")).toStdString();
-    for (const QString& label : mixture.labels) definition->labels.push_back(label.toStdString());
-    if (definition->labels.empty()) definition->labels.push_back("all");
+dcscope::MixtureDefinition MainWindow::mixtureDefinition(const MixtureDensity& mixture, const QString& name) {
+    dcscope::MixtureDefinition definition;
+    definition.name = name.isEmpty() ? std::string("mixture") : name.toStdString();
+    for (const QString& label : mixture.labels) definition.labels.push_back(label.toStdString());
+    if (definition.labels.empty()) definition.labels.push_back("all");
     for (int i = 0; i < mixture.means.size(); ++i) {
         dcscope::MixtureComponent component;
         component.mean = {mixture.means[i].x(), mixture.means[i].y()};
         component.weight = mixture.weights[i];
         component.std = mixture.stds[i];
         component.classIndex = i < mixture.classes.size() ? mixture.classes[i] : 0;
-        definition->components.push_back(std::move(component));
+        definition.components.push_back(std::move(component));
     }
-    m_editedMixture = std::move(definition);
+    return definition;
+}
+
+void MainWindow::onMixtureEdited(const MixtureDensity& mixture) {
+    const QString& name = m_loadedModelName;
+    m_editedMixture = std::make_shared<dcscope::MixtureDefinition>(
+        mixtureDefinition(mixture, name.endsWith(QStringLiteral(" (edited)")) ? name : name + QStringLiteral(" (edited)")));
     m_followPackageRatios = false;  // the quick search of the old mixture no longer applies; the curve stays
-    if (m_saveMixtureAction) m_saveMixtureAction->setEnabled(true);
+    m_saveMixtureAction->setEnabled(true);
     if (m_awaitingSamples) {
         m_ratioEditPending = true;  // sampled once the run in flight shows its samples, as ratio edits
         return;

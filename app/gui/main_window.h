@@ -192,6 +192,8 @@ private:
     void chooseModelFolder();
     void chooseMixtureModelToOpen();
     void chooseMixtureModelPath();
+    /// What the trajectory view shows of a 2-D mixture, as a model file's definition.
+    static dcscope::MixtureDefinition mixtureDefinition(const MixtureDensity& mixture, const QString& name);
     /// The trajectory view's mixture edit: sampled as the model (latest wins, as ratio edits).
     void onMixtureEdited(const MixtureDensity& mixture);
     void chooseSessionToOpen();

@@ -388,9 +388,10 @@ bool MainWindow::saveMixtureModel(const QString& path) {
         showError(this, tr("%1: nothing to save: the model on screen is not a 2-D mixture").arg(path));
         return false;
     }
-    if (!m_editedMixture) onMixtureEdited(shown);  // the model's own mixture, unchanged
     try {
-        dcscope::writeMixtureDefinition(path.toStdString(), *m_editedMixture);
+        // Unedited: the model's own mixture under its own name (nothing to re-sample).
+        dcscope::writeMixtureDefinition(path.toStdString(),
+                                        m_editedMixture ? *m_editedMixture : mixtureDefinition(shown, m_loadedModelName));
     } catch (const std::exception& error) {
         showError(this, QString::fromStdString(error.what()));
         return false;

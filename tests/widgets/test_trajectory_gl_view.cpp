@@ -47,6 +47,14 @@ TrajectoryScene twoModes() {
     return scene;
 }
 
+/// The same alpha, sigma and VP coefficients f, g^2 at every fine step: the flow in closed form.
+void setConstantCoefficients(TrajectoryScene& scene, double alpha, double sigma, double f, double g2) {
+    scene.fineAlphas = QVector<double>(kFine + 1, alpha);
+    scene.fineSigmas = QVector<double>(kFine + 1, sigma);
+    scene.fineDrift = QVector<double>(kFine + 1, f);
+    scene.fineDiffusionSquared = QVector<double>(kFine + 1, g2);
+}
+
 /// The darkest pixel (smallest red + green + blue) within 2 px of `centre`: lines are 1 px wide
 /// and antialiased, so the exact centre pixel may be a blend.
 QColor darkestNear(const QImage& image, QPoint centre) {
@@ -170,10 +178,7 @@ private Q_SLOTS:
         scene.density.weights = {1.0};
         scene.density.stds = {0.2};
         const double alpha = 0.8, sigma = 0.6, f = -1.3, g2 = 2.1;
-        scene.fineAlphas = QVector<double>(kFine + 1, alpha);
-        scene.fineSigmas = QVector<double>(kFine + 1, sigma);
-        scene.fineDrift = QVector<double>(kFine + 1, f);
-        scene.fineDiffusionSquared = QVector<double>(kFine + 1, g2);
+        setConstantCoefficients(scene, alpha, sigma, f, g2);
         m_view->setScene(scene);
         const QPointF x(0.3, 0.5), centre = alpha * scene.density.means[0];
         const double variance = alpha * alpha * 0.04 + sigma * sigma;
@@ -205,10 +210,7 @@ private Q_SLOTS:
         scene.density.stds = {0.1, 0.3, 0.2};
         scene.density.classes = {0, 1, 1};
         const double alpha = 0.7, sigma = 0.5, f = -1.1, g2 = 1.7;
-        scene.fineAlphas = QVector<double>(kFine + 1, alpha);
-        scene.fineSigmas = QVector<double>(kFine + 1, sigma);
-        scene.fineDrift = QVector<double>(kFine + 1, f);
-        scene.fineDiffusionSquared = QVector<double>(kFine + 1, g2);
+        setConstantCoefficients(scene, alpha, sigma, f, g2);
         m_view->setScene(scene);
         const auto logDensity = [&](double x, double y) {
             double total = 0;

@@ -663,11 +663,15 @@ void MainWindow::applyUndoneCurve(const QVector<double>& ratios) {
     onRatiosChanging();
 }
 
-void MainWindow::samplesShown() {
+bool MainWindow::startPendingEdit() {
+    // Called before a result is drawn: the worker starts on the edit that waited for it while
+    // this thread draws the panes, instead of idling through the drawing.
     m_awaitingSamples = false;
-    if (!m_ratioEditPending) return;
+    if (!m_ratioEditPending) return false;
     m_ratioEditPending = false;
-    if (m_ratioEditor->ratios() != m_requestedRatios || m_editedMixture != m_requestedMixture) requestSampling();
+    if (m_ratioEditor->ratios() == m_requestedRatios && m_editedMixture == m_requestedMixture) return false;
+    requestSampling();
+    return true;
 }
 
 void MainWindow::setRunning(bool running) {
@@ -727,13 +731,13 @@ void MainWindow::onSamplesReady(std::shared_ptr<const SamplingResult> result) {
     if (result->requestId != m_currentRequestId) return;
     // Previews of the finished runs may still be pending; the final samples replace them.
     if (m_pendingStep && m_pendingStep->run != SamplingRun::GroundTruth) m_pendingStep.reset();
+    const bool nextEditStarted = startPendingEdit();
     showSamples(result, false);
     m_errorChart->clearSeries();
     m_errorInfoLabel->setText(tr("Computing the ground truth…"));
     m_errorInfoLabel->show();
-    statusBar()->showMessage(resultStatus(*result) + tr(" · computing the ground truth…"));
+    if (!nextEditStarted) statusBar()->showMessage(resultStatus(*result) + tr(" · computing the ground truth…"));
     Q_EMIT resultShown(result->requestId, false);
-    samplesShown();
 }
 
 void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
@@ -743,11 +747,11 @@ void MainWindow::onFinished(std::shared_ptr<const SamplingResult> result) {
     m_lastResult = result;
     setRunning(false);
     m_progressBar->setValue(kProgressResolution);
+    const bool nextEditStarted = startPendingEdit();
     showSamples(result, true);
     showErrorCurves(*result);
-    statusBar()->showMessage(resultStatus(*result));
+    if (!nextEditStarted) statusBar()->showMessage(resultStatus(*result));
     Q_EMIT resultShown(result->requestId, true);
-    samplesShown();
     // Chart legends and axes re-layout through posted events; give them a moment before grabbing.
     if (!m_options.screenshotPath.isEmpty() && !m_options.researchJob.isEmpty()) {
         startScreenshotResearchJob();

@@ -157,7 +157,8 @@ private:
     void takeQuickSearchRatios(const SamplingResult& result);
     void applyPackageRatios();
     void refreshOverlays();
-    void samplesShown();
+    /// Submits the edit that waited for the run in flight, if any; whether it did.
+    bool startPendingEdit();
     void onSolverChanged();
     void onModelLoaded(std::shared_ptr<const ModelSummary> summary);
     void onStepProgress(std::shared_ptr<const StepUpdate> update);

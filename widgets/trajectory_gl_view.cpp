@@ -29,7 +29,11 @@ constexpr int kPlayIntervalMs = 16;
 // smooth at every scale the view can show (the narrowest mode is kMinModeStd wide), and on a
 // software renderer it is the most expensive layer at full resolution (about 10 ms at 800x800).
 constexpr int kDensityDownsample = 2;
-constexpr int kGestureSettleMs = 150;  // after the last pan or zoom event the paths are redrawn sharp
+constexpr int kDraggedDensityDownsample = 4;  // while a mode is dragged
+constexpr int kGestureSettleMs = 150;  // after the last pan or zoom event the scene is drawn sharp
+// Layer textures kept per content: more than the steps of a usual run, so scrubbing through all
+// of them draws each once (a solver layer is the view's size, a density layer a quarter of it).
+constexpr size_t kCachedLayers = 16;
 
 struct Rgba {
     float r, g, b, a;
@@ -47,6 +51,7 @@ constexpr double kMinModeStd = 0.005;
 constexpr double kMinModeWeight = 1e-3;
 constexpr int kVelocityGrid = 24;  // arrows per side of the view
 const float kDensityLow[3] = {1.0f, 1.0f, 1.0f};
+const float* const kBackground = kDensityLow;  // the view's colour where nothing is drawn
 const float kDensityHigh[3] = {0.42f, 0.30f, 0.62f};
 
 struct Vertex {
@@ -59,6 +64,56 @@ std::array<float, 9> affine(double scaleX, double scaleY, double offsetX, double
     return {float(scaleX), 0, 0, 0, float(scaleY), 0, float(offsetX), float(offsetY), 1};
 }
 
+/// Cached layers of one content (scene, view, mixture), one framebuffer per index (the step or
+/// the time shown). A miss drops the layers of any other content, which are never shown again,
+/// and the least recently used beyond kCachedLayers; their framebuffers are reused.
+class LayerCache {
+public:
+    /// The layer of `content` at `index`, or null.
+    QOpenGLFramebufferObject* find(const QString& content, const QString& index) {
+        for (Entry& entry : m_entries)
+            if (entry.content == content && entry.index == index) {
+                entry.lastUse = ++m_clock;
+                return entry.framebuffer.get();
+            }
+        return nullptr;
+    }
+
+    /// A layer of `size` to draw `content` at `index` into; `linear`: filtered when scaled.
+    QOpenGLFramebufferObject* insert(QOpenGLFunctions_3_3_Core* gl, const QString& content, const QString& index, QSize size, bool linear) {
+        std::vector<std::unique_ptr<QOpenGLFramebufferObject>> spare;
+        const auto drop = [&](std::vector<Entry>::iterator entry) {
+            spare.push_back(std::move(entry->framebuffer));
+            return m_entries.erase(entry);
+        };
+        for (auto entry = m_entries.begin(); entry != m_entries.end();) entry = entry->content != content ? drop(entry) : entry + 1;
+        while (m_entries.size() >= kCachedLayers)
+            drop(std::min_element(m_entries.begin(), m_entries.end(), [](const Entry& a, const Entry& b) { return a.lastUse < b.lastUse; }));
+        Entry entry{content, index, nullptr, ++m_clock};
+        for (auto& framebuffer : spare)
+            if (!entry.framebuffer && framebuffer && framebuffer->size() == size) entry.framebuffer = std::move(framebuffer);
+        if (!entry.framebuffer) {
+            entry.framebuffer = std::make_unique<QOpenGLFramebufferObject>(size);
+            gl->glBindTexture(GL_TEXTURE_2D, entry.framebuffer->texture());
+            gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, linear ? GL_LINEAR : GL_NEAREST);
+            gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, linear ? GL_LINEAR : GL_NEAREST);
+            gl->glBindTexture(GL_TEXTURE_2D, 0);
+        }
+        m_entries.push_back(std::move(entry));
+        return m_entries.back().framebuffer.get();
+    }
+
+private:
+    struct Entry {
+        QString content;
+        QString index;
+        std::unique_ptr<QOpenGLFramebufferObject> framebuffer;
+        qint64 lastUse = 0;
+    };
+    std::vector<Entry> m_entries;
+    qint64 m_clock = 0;
+};
+
 }  // namespace
 
 /// Every GL object of the view, created in initializeGL and deleted with the context current.
@@ -66,6 +121,7 @@ struct TrajectoryGlView::GlState {
     GlProgram density;
     GlProgram strokes;
     GlProgram layer;
+    GlProgram scene;
     // The ground-truth paths, drawn once per scene, pan and zoom into a texture: playback and
     // hovering then cost a textured quad instead of every fine segment again.
     std::unique_ptr<QOpenGLFramebufferObject> pathLayer;
@@ -73,8 +129,18 @@ struct TrajectoryGlView::GlState {
     double pathLayerUnitsPerPixel = 0;
     int pathLayerVersion = -1;
     // The density, drawn into a coarser texture once per time, mixture, pan and zoom.
-    std::unique_ptr<QOpenGLFramebufferObject> densityLayer;
-    QString densityLayerKey;
+    LayerCache densityLayers;
+    // The solver layers (transparent, premultiplied), one texture per step shown, kept while the
+    // scene, the view and the layers stay: playback redraws only the density under them, and
+    // stepping back and forth through t_k draws each step's 20k segments once.
+    LayerCache solverLayers;
+    // The scene composed (everything below the mode handles and the overlay): a frame in which
+    // only the mouse or the panel changed (hovering, the inspector) copies it, and a pan or
+    // zoom moves and scales it until the gesture settles.
+    std::unique_ptr<QOpenGLFramebufferObject> sceneLayer;
+    QString sceneLayerState;  // sceneState() when drawn
+    QPointF sceneLayerCentre;  // and its view
+    double sceneLayerUnitsPerPixel = 0;
     GlVertexArray quadArray;
     GlBuffer quadBuffer;
     GlVertexArray pathArray;
@@ -150,6 +216,8 @@ void TrajectoryGlView::initializeGL() {
                                    QStringLiteral("strokes.frag"), readShaderSource(QStringLiteral(":/shaders/strokes.frag")));
         state->layer = GlProgram(m_gl, QStringLiteral("layer.vert"), readShaderSource(QStringLiteral(":/shaders/layer.vert")),
                                  QStringLiteral("layer.frag"), readShaderSource(QStringLiteral(":/shaders/layer.frag")));
+        state->scene = GlProgram(m_gl, QStringLiteral("layer.vert"), readShaderSource(QStringLiteral(":/shaders/layer.vert")),
+                                 QStringLiteral("scene.frag"), readShaderSource(QStringLiteral(":/shaders/scene.frag")));
         state->quadArray = GlVertexArray(m_gl);
         state->quadBuffer = GlBuffer(m_gl);
         const float corners[] = {-1, -1, 1, -1, -1, 1, 1, 1};
@@ -196,6 +264,7 @@ void TrajectoryGlView::setScene(const TrajectoryScene& scene, bool fit) {
     // A result of an older edit (or of the model before the edits) shows the user's newest mixture.
     if (m_hasEditedMixture) m_scene.density = m_editedMixture;
     ++m_densityVersion;
+    ++m_sceneVersion;
     if (m_selectedMode >= m_scene.density.means.size()) m_selectedMode = -1;
     if (m_selectedParticle >= m_scene.particles()) m_selectedParticle = -1;
     // New states, new images: the next hover asks again.
@@ -537,8 +606,31 @@ void TrajectoryGlView::uploadGroundTruthPaths() {
     ++m_pathsVersion;
 }
 
-void TrajectoryGlView::composeLayer(GLuint texture, const std::array<float, 4>& placement) {
-    m_gl->glBlendFuncSeparate(GL_ONE, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
+void TrajectoryGlView::bindTarget(GLuint framebuffer) {
+    m_target = framebuffer;
+    const qreal ratio = devicePixelRatioF();
+    m_gl->glBindFramebuffer(GL_FRAMEBUFFER, framebuffer);
+    m_gl->glViewport(0, 0, int(width() * ratio), int(height() * ratio));
+}
+
+void TrajectoryGlView::setStrokeBlending(Target target) {
+    if (target == Target::Layer)
+        // Premultiplied accumulation into a transparent layer: colour c a + (1 - a) below,
+        // alpha a + (1 - a) alpha below; composed later, it gives what drawing in place gives.
+        m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+    else
+        // Colours blend; the view's alpha stays 1 (see paintGL).
+        m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
+}
+
+void TrajectoryGlView::composeLayer(GLuint texture, Compose compose, Target target, const std::array<float, 4>& placement) {
+    // An opaque layer (the density) replaces what is below without reading it back.
+    if (compose == Compose::Opaque) {
+        m_gl->glDisable(GL_BLEND);
+    } else {
+        const bool intoLayer = target == Target::Layer;
+        m_gl->glBlendFuncSeparate(GL_ONE, GL_ONE_MINUS_SRC_ALPHA, intoLayer ? GL_ONE : GL_ZERO, intoLayer ? GL_ONE_MINUS_SRC_ALPHA : GL_ONE);
+    }
     m_gl->glUseProgram(m_glState->layer.name());
     m_gl->glActiveTexture(GL_TEXTURE0);
     m_gl->glBindTexture(GL_TEXTURE_2D, texture);
@@ -547,42 +639,41 @@ void TrajectoryGlView::composeLayer(GLuint texture, const std::array<float, 4>& 
     m_gl->glBindVertexArray(m_glState->quadArray.name());
     m_gl->glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
     m_gl->glBindTexture(GL_TEXTURE_2D, 0);
-    m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
+    m_gl->glEnable(GL_BLEND);
+    setStrokeBlending(target);
 }
 
-void TrajectoryGlView::drawDensity(double alpha, double sigma) {
+int TrajectoryGlView::densityDownsample() const {
+    // While a mode is dragged the density changes every frame: a coarser grid keeps up, and the
+    // release draws it at the finer one.
+    return m_draggedMode >= 0 ? kDraggedDensityDownsample : kDensityDownsample;
+}
+
+QString TrajectoryGlView::densityContent() const {
+    return viewKey() + QStringLiteral("|%1 /%2").arg(m_densityVersion).arg(densityDownsample());
+}
+
+QString TrajectoryGlView::densityTime(double alpha, double sigma) {
+    return QStringLiteral("%1 %2").arg(alpha, 0, 'g', 17).arg(sigma, 0, 'g', 17);
+}
+
+GLuint TrajectoryGlView::densityLayer(double alpha, double sigma) {
+    const QString content = densityContent(), time = densityTime(alpha, sigma);
+    if (QOpenGLFramebufferObject* layer = m_glState->densityLayers.find(content, time)) return layer->texture();
     const qreal ratio = devicePixelRatioF();
     const QSize pixels(int(width() * ratio), int(height() * ratio));
-    const QSize coarse(std::max(1, (pixels.width() + kDensityDownsample - 1) / kDensityDownsample),
-                       std::max(1, (pixels.height() + kDensityDownsample - 1) / kDensityDownsample));
-    const QString key = QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8")
-                            .arg(alpha, 0, 'g', 17)
-                            .arg(sigma, 0, 'g', 17)
-                            .arg(m_centre.x(), 0, 'g', 17)
-                            .arg(m_centre.y(), 0, 'g', 17)
-                            .arg(m_unitsPerPixel, 0, 'g', 17)
-                            .arg(pixels.width())
-                            .arg(pixels.height())
-                            .arg(m_densityVersion);
-    if (!m_glState->densityLayer || m_glState->densityLayerKey != key) {
-        if (!m_glState->densityLayer || m_glState->densityLayer->size() != coarse) {
-            m_glState->densityLayer = std::make_unique<QOpenGLFramebufferObject>(coarse);
-            // Filtered up smoothly (the texture comes with nearest filtering).
-            m_gl->glBindTexture(GL_TEXTURE_2D, m_glState->densityLayer->texture());
-            m_gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
-            m_gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
-            m_gl->glBindTexture(GL_TEXTURE_2D, 0);
-        }
-        m_glState->densityLayer->bind();
-        m_gl->glViewport(0, 0, coarse.width(), coarse.height());
-        m_gl->glDisable(GL_BLEND);
-        renderDensity(alpha, sigma);
-        m_gl->glEnable(GL_BLEND);
-        m_gl->glBindFramebuffer(GL_FRAMEBUFFER, defaultFramebufferObject());
-        m_gl->glViewport(0, 0, pixels.width(), pixels.height());
-        m_glState->densityLayerKey = key;
-    }
-    composeLayer(m_glState->densityLayer->texture());
+    const int downsample = densityDownsample();
+    const QSize coarse(std::max(1, (pixels.width() + downsample - 1) / downsample), std::max(1, (pixels.height() + downsample - 1) / downsample));
+    // Filtered up smoothly.
+    QOpenGLFramebufferObject* layer = m_glState->densityLayers.insert(m_gl, content, time, coarse, true);
+    const GLuint target = m_target;
+    m_gl->glBindFramebuffer(GL_FRAMEBUFFER, layer->handle());
+    m_gl->glViewport(0, 0, coarse.width(), coarse.height());
+    m_gl->glDisable(GL_BLEND);
+    renderDensity(alpha, sigma);
+    m_gl->glEnable(GL_BLEND);
+    bindTarget(target);
+    return layer->texture();
 }
 
 void TrajectoryGlView::renderDensity(double alpha, double sigma) {
@@ -619,7 +710,7 @@ void TrajectoryGlView::renderDensity(double alpha, double sigma) {
     m_gl->glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
 }
 
-void TrajectoryGlView::drawStrokes() {
+void TrajectoryGlView::useStrokeProgram() {
     const GlProgram& program = m_glState->strokes;
     m_gl->glUseProgram(program.name());
     const QRectF view = viewRect();
@@ -627,6 +718,56 @@ void TrajectoryGlView::drawStrokes() {
     m_gl->glUniformMatrix3fv(program.uniform("dataToClip"), 1, GL_FALSE, dataToClip.data());
     m_gl->glUniform1i(program.uniform("roundPoints"), 0);
     m_gl->glUniform1f(program.uniform("pointSize"), 1.0f);
+}
+
+void TrajectoryGlView::drawStrokeVertices(const void* vertices, int count, int linesBelow, int linesAbove,
+                                          const std::function<void()>& between) {
+    // One upload per call: re-specifying a buffer that a queued draw still reads makes a
+    // software renderer finish that draw first.
+    if (count > 0) {
+        useStrokeBuffer(m_glState->dynamicBuffer.name());
+        m_gl->glBufferData(GL_ARRAY_BUFFER, GLsizeiptr(count * sizeof(Vertex)), vertices, GL_STREAM_DRAW);
+    }
+    if (linesBelow > 0) m_gl->glDrawArrays(GL_LINES, 0, linesBelow);
+    if (between) {
+        between();
+        useStrokeProgram();
+        useStrokeBuffer(m_glState->dynamicBuffer.name());
+    }
+    if (linesAbove > 0) m_gl->glDrawArrays(GL_LINES, linesBelow, linesAbove);
+    if (count > linesBelow + linesAbove) {
+        m_gl->glUniform1i(m_glState->strokes.uniform("roundPoints"), 1);
+        m_gl->glUniform1f(m_glState->strokes.uniform("pointSize"), float(6.0 * devicePixelRatioF()));
+        m_gl->glDrawArrays(GL_POINTS, linesBelow + linesAbove, count - linesBelow - linesAbove);
+    }
+}
+
+void TrajectoryGlView::drawVelocityField() {
+    // Arrows of one length on a grid: the direction of the flow (its speed varies by orders of
+    // magnitude over t, so only the direction is readable).
+    std::vector<Vertex> vertices;
+    const int fine = int(std::lround(m_fineIndex));
+    const QRectF view = viewRect();
+    const double spacing = std::max(view.width(), view.height()) / kVelocityGrid;
+    for (double x = view.left() + spacing / 2; x < view.right(); x += spacing)
+        for (double y = view.top() + spacing / 2; y < view.bottom(); y += spacing) {
+            const QPointF v = samplingVelocity(QPointF(x, y), fine);
+            const double length = std::hypot(v.x(), v.y());
+            if (!(length > 0)) continue;
+            const QPointF tip = QPointF(x, y) + v * (0.4 * spacing / length);
+            const QPointF back = (QPointF(x, y) - tip) * 0.35;
+            const QPointF left(tip + QPointF(back.x() * 0.8 - back.y() * 0.5, back.y() * 0.8 + back.x() * 0.5));
+            const QPointF right(tip + QPointF(back.x() * 0.8 + back.y() * 0.5, back.y() * 0.8 - back.x() * 0.5));
+            for (const auto& [a, b] : {std::pair{QPointF(x, y), tip}, std::pair{tip, left}, std::pair{tip, right}}) {
+                vertices.push_back({float(a.x()), float(a.y()), kVelocityColour});
+                vertices.push_back({float(b.x()), float(b.y()), kVelocityColour});
+            }
+        }
+    useStrokeProgram();
+    drawStrokeVertices(vertices.data(), int(vertices.size()), int(vertices.size()), 0);
+}
+
+void TrajectoryGlView::drawSolverLayers(Target target) {
     // The solvers' coarse states up to the shown step, joined per particle (faint, so the
     // ground truth stays readable), then the ground truth, the error segments and the markers.
     const int k = step();
@@ -639,6 +780,15 @@ void TrajectoryGlView::drawStrokes() {
                 vertices.push_back({float(states[j].x()), float(states[j].y()), colour});
             }
     };
+    const auto addSelectedPath = [&](const QVector<QVector<QPointF>>& run, const Rgba& colour) {
+        // The whole path, opaque: every state of it can be hovered.
+        if (m_selectedParticle < 0 || m_selectedParticle >= run.size()) return;
+        const auto& states = run[m_selectedParticle];
+        for (int j = 1; j < states.size(); ++j) {
+            vertices.push_back({float(states[j - 1].x()), float(states[j - 1].y()), colour});
+            vertices.push_back({float(states[j].x()), float(states[j].y()), colour});
+        }
+    };
     const auto addErrors = [&](const QVector<QVector<QPointF>>& run) {
         for (int p = 0; p < run.size() && p < m_scene.groundTruth.size(); ++p) {
             if (k >= run[p].size() || k >= m_scene.groundTruth[p].size()) continue;
@@ -650,85 +800,116 @@ void TrajectoryGlView::drawStrokes() {
         for (const auto& states : run)
             if (k < states.size()) vertices.push_back({float(states[k].x()), float(states[k].y()), colour});
     };
-    if (m_layers.velocity) {
-        // Arrows of one length on a grid: the direction of the flow (its speed varies by orders
-        // of magnitude over t, so only the direction is readable).
-        const int fine = int(std::lround(m_fineIndex));
-        const QRectF view = viewRect();
-        const double spacing = std::max(view.width(), view.height()) / kVelocityGrid;
-        for (double x = view.left() + spacing / 2; x < view.right(); x += spacing)
-            for (double y = view.top() + spacing / 2; y < view.bottom(); y += spacing) {
-                const QPointF v = samplingVelocity(QPointF(x, y), fine);
-                const double length = std::hypot(v.x(), v.y());
-                if (!(length > 0)) continue;
-                const QPointF tip = QPointF(x, y) + v * (0.4 * spacing / length);
-                const QPointF back = (QPointF(x, y) - tip) * 0.35;
-                const QPointF left(tip + QPointF(back.x() * 0.8 - back.y() * 0.5, back.y() * 0.8 + back.x() * 0.5));
-                const QPointF right(tip + QPointF(back.x() * 0.8 + back.y() * 0.5, back.y() * 0.8 - back.x() * 0.5));
-                for (const auto& [a, b] : {std::pair{QPointF(x, y), tip}, std::pair{tip, left}, std::pair{tip, right}}) {
-                    vertices.push_back({float(a.x()), float(a.y()), kVelocityColour});
-                    vertices.push_back({float(b.x()), float(b.y()), kVelocityColour});
-                }
-            }
-    }
     if (m_layers.plain) addRunLines(m_scene.plain, kPlainColour);
     if (m_layers.compensated) addRunLines(m_scene.compensated, kCompensatedColour);
-    const auto addSelectedPath = [&](const QVector<QVector<QPointF>>& run, const Rgba& colour) {
-        // The whole path, opaque: every state of it can be hovered.
-        if (m_selectedParticle < 0 || m_selectedParticle >= run.size()) return;
-        const auto& states = run[m_selectedParticle];
-        for (int j = 1; j < states.size(); ++j) {
-            vertices.push_back({float(states[j - 1].x()), float(states[j - 1].y()), colour});
-            vertices.push_back({float(states[j].x()), float(states[j].y()), colour});
-        }
-    };
     if (m_layers.plain) addSelectedPath(m_scene.plain, kPlainColour);
     if (m_layers.compensated) addSelectedPath(m_scene.compensated, kCompensatedColour);
-    const GLsizei runLines = GLsizei(vertices.size());
+    const int runLines = int(vertices.size());
     if (m_layers.errors) {
         if (m_layers.plain) addErrors(m_scene.plain);
         if (m_layers.compensated) addErrors(m_scene.compensated);
     }
-    if (m_editingMixture) {
-        // Each mode's handle: a ring of radius s_i about mu_i (the data distribution's own
-        // spread; the density at time t is wider) and its centre.
-        const MixtureDensity& mixture = m_scene.density;
-        for (int i = 0; i < mixture.means.size(); ++i) {
-            const Rgba colour = i == m_selectedMode ? kSelectedModeColour : kModeColour;
-            for (int j = 0; j < kRingSegments; ++j)
-                for (const int corner : {j, j + 1}) {
-                    const double angle = 2 * M_PI * corner / kRingSegments;
-                    const QPointF p = mixture.means[i] + mixture.stds[i] * QPointF(std::cos(angle), std::sin(angle));
-                    vertices.push_back({float(p.x()), float(p.y()), colour});
-                }
-        }
-    }
-    const GLsizei errorLines = GLsizei(vertices.size()) - runLines;
+    const int errorLines = int(vertices.size()) - runLines;
     if (m_layers.plain) addMarkers(m_scene.plain, kPlainColour);
     if (m_layers.compensated) addMarkers(m_scene.compensated, kCompensatedColour);
-    if (m_editingMixture)
-        for (int i = 0; i < m_scene.density.means.size(); ++i)
-            vertices.push_back({float(m_scene.density.means[i].x()), float(m_scene.density.means[i].y()),
-                                i == m_selectedMode ? kSelectedModeColour : kModeColour});
-    const GLsizei markers = GLsizei(vertices.size()) - runLines - errorLines;
-
-    useStrokeBuffer(m_glState->dynamicBuffer.name());
-    m_gl->glBufferData(GL_ARRAY_BUFFER, GLsizeiptr(vertices.size() * sizeof(Vertex)), vertices.data(), GL_STREAM_DRAW);
-    if (runLines > 0) m_gl->glDrawArrays(GL_LINES, 0, runLines);
-    if (m_layers.groundTruth && !m_glState->pathFirst.empty()) {
-        drawPathLayer();
-        m_gl->glUseProgram(program.name());
-        useStrokeBuffer(m_glState->dynamicBuffer.name());
-    }
-    if (errorLines > 0) m_gl->glDrawArrays(GL_LINES, runLines, errorLines);
-    if (markers > 0) {
-        m_gl->glUniform1i(program.uniform("roundPoints"), 1);
-        m_gl->glUniform1f(program.uniform("pointSize"), float(6.0 * devicePixelRatioF()));
-        m_gl->glDrawArrays(GL_POINTS, runLines + errorLines, markers);
-    }
+    const int markers = int(vertices.size()) - runLines - errorLines;
+    useStrokeProgram();
+    drawStrokeVertices(vertices.data(), runLines + errorLines + markers, runLines, errorLines, [&] {
+        if (m_layers.groundTruth && !m_glState->pathFirst.empty()) drawPathLayer(target);
+    });
 }
 
-void TrajectoryGlView::drawPathLayer() {
+QString TrajectoryGlView::viewKey() const {
+    const qreal ratio = devicePixelRatioF();
+    return QStringLiteral("%1 %2 %3 %4x%5")
+        .arg(m_centre.x(), 0, 'g', 17)
+        .arg(m_centre.y(), 0, 'g', 17)
+        .arg(m_unitsPerPixel, 0, 'g', 17)
+        .arg(int(width() * ratio))
+        .arg(int(height() * ratio));
+}
+
+QString TrajectoryGlView::solverLayersState() const {
+    // What the solver layers show apart from the view and the step.
+    return QStringLiteral("%1 %2 %3%4%5%6 %7")
+        .arg(m_sceneVersion)
+        .arg(m_pathsVersion)
+        .arg(int(m_layers.groundTruth))
+        .arg(int(m_layers.plain))
+        .arg(int(m_layers.compensated))
+        .arg(int(m_layers.errors))
+        .arg(m_selectedParticle);
+}
+
+QString TrajectoryGlView::solverContent() const {
+    // A change of anything but the step drops every cached step. During a gesture the path
+    // layer inside is a moved one: such a layer is never shown once the gesture settles.
+    return viewKey() + QLatin1Char('|') + solverLayersState() + (gestureInProgress() ? QStringLiteral(" moving") : QString());
+}
+
+GLuint TrajectoryGlView::solverLayer() {
+    const QString content = solverContent();
+    const QString shownStep = QString::number(step());
+    if (QOpenGLFramebufferObject* layer = m_glState->solverLayers.find(content, shownStep)) return layer->texture();
+    const qreal ratio = devicePixelRatioF();
+    QOpenGLFramebufferObject* layer =
+        m_glState->solverLayers.insert(m_gl, content, shownStep, QSize(int(width() * ratio), int(height() * ratio)), false);
+    const GLuint target = m_target;
+    bindTarget(layer->handle());
+    m_gl->glClearColor(0, 0, 0, 0);
+    m_gl->glClear(GL_COLOR_BUFFER_BIT);
+    setStrokeBlending(Target::Layer);
+    drawSolverLayers(Target::Layer);
+    bindTarget(target);
+    setStrokeBlending(Target::View);
+    return layer->texture();
+}
+
+void TrajectoryGlView::composeScene(GLuint density, GLuint solvers, const std::array<float, 4>& placement) {
+    m_gl->glDisable(GL_BLEND);
+    const GlProgram& program = m_glState->scene;
+    m_gl->glUseProgram(program.name());
+    m_gl->glActiveTexture(GL_TEXTURE1);
+    m_gl->glBindTexture(GL_TEXTURE_2D, density);
+    m_gl->glActiveTexture(GL_TEXTURE0);
+    m_gl->glBindTexture(GL_TEXTURE_2D, solvers);
+    m_gl->glUniform1i(program.uniform("solvers"), 0);
+    m_gl->glUniform1i(program.uniform("density"), 1);
+    m_gl->glUniform1i(program.uniform("hasDensity"), density != 0);
+    m_gl->glUniform3fv(program.uniform("background"), 1, kBackground);
+    m_gl->glUniform4fv(program.uniform("placement"), 1, placement.data());
+    m_gl->glBindVertexArray(m_glState->quadArray.name());
+    m_gl->glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+    m_gl->glActiveTexture(GL_TEXTURE1);
+    m_gl->glBindTexture(GL_TEXTURE_2D, 0);
+    m_gl->glActiveTexture(GL_TEXTURE0);
+    m_gl->glBindTexture(GL_TEXTURE_2D, 0);
+    m_gl->glEnable(GL_BLEND);
+    setStrokeBlending(Target::View);
+}
+
+void TrajectoryGlView::drawModeHandles() {
+    // Each mode's handle: a ring of radius s_i about mu_i (the data distribution's own spread;
+    // the density at time t is wider) and its centre.
+    const MixtureDensity& mixture = m_scene.density;
+    std::vector<Vertex> vertices;
+    for (int i = 0; i < mixture.means.size(); ++i) {
+        const Rgba colour = i == m_selectedMode ? kSelectedModeColour : kModeColour;
+        for (int j = 0; j < kRingSegments; ++j)
+            for (const int corner : {j, j + 1}) {
+                const double angle = 2 * M_PI * corner / kRingSegments;
+                const QPointF p = mixture.means[i] + mixture.stds[i] * QPointF(std::cos(angle), std::sin(angle));
+                vertices.push_back({float(p.x()), float(p.y()), colour});
+            }
+    }
+    const int rings = int(vertices.size());
+    for (int i = 0; i < mixture.means.size(); ++i)
+        vertices.push_back({float(mixture.means[i].x()), float(mixture.means[i].y()), i == m_selectedMode ? kSelectedModeColour : kModeColour});
+    useStrokeProgram();
+    drawStrokeVertices(vertices.data(), int(vertices.size()), rings, 0);
+}
+
+void TrajectoryGlView::drawPathLayer(Target target) {
     const qreal ratio = devicePixelRatioF();
     const QSize pixels(int(width() * ratio), int(height() * ratio));
     GlState& gl = *m_glState;
@@ -737,36 +918,32 @@ void TrajectoryGlView::drawPathLayer() {
     // While the user pans or zooms, the layer drawn for the view before is moved and scaled
     // with it (redrawing every fine segment costs several frames on a software renderer); it is
     // redrawn sharp once the gesture settles.
-    const bool gesture = m_dragging || (m_gestureClock.isValid() && m_gestureClock.elapsed() < kGestureSettleMs);
-    if (!sameView && !(sameContent && gesture)) {
+    if (!sameView && !(sameContent && gestureInProgress())) {
         if (!gl.pathLayer || gl.pathLayer->size() != pixels) gl.pathLayer = std::make_unique<QOpenGLFramebufferObject>(pixels);
-        gl.pathLayer->bind();
-        m_gl->glViewport(0, 0, pixels.width(), pixels.height());
+        const GLuint outer = m_target;
+        bindTarget(gl.pathLayer->handle());
         m_gl->glClearColor(0, 0, 0, 0);
         m_gl->glClear(GL_COLOR_BUFFER_BIT);
-        // Premultiplied accumulation: colour c * a, alpha a + (1 - a) * alpha below.
-        m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+        setStrokeBlending(Target::Layer);
         useStrokeBuffer(gl.pathBuffer.name());
         m_gl->glMultiDrawArrays(GL_LINE_STRIP, gl.pathFirst.data(), gl.pathCount.data(), GLsizei(gl.pathFirst.size()));
-        m_gl->glBindFramebuffer(GL_FRAMEBUFFER, defaultFramebufferObject());
-        m_gl->glViewport(0, 0, pixels.width(), pixels.height());
+        bindTarget(outer);
         gl.pathLayerCentre = m_centre;
         gl.pathLayerUnitsPerPixel = m_unitsPerPixel;
         gl.pathLayerVersion = m_pathsVersion;
-        composeLayer(gl.pathLayer->texture());
+        composeLayer(gl.pathLayer->texture(), Compose::Over, target);
         return;
     }
     if (sameView) {
-        composeLayer(gl.pathLayer->texture());
+        composeLayer(gl.pathLayer->texture(), Compose::Over, target);
         return;
     }
-    // The old view's rectangle in the current clip coordinates: scale u0 / u, offset by the
-    // centres' difference in half views.
-    const double scale = gl.pathLayerUnitsPerPixel / m_unitsPerPixel;
-    const double halfWidth = width() * m_unitsPerPixel / 2, halfHeight = height() * m_unitsPerPixel / 2;
-    composeLayer(gl.pathLayer->texture(), {float(scale), float(scale), float((gl.pathLayerCentre.x() - m_centre.x()) / halfWidth),
-                                           float((gl.pathLayerCentre.y() - m_centre.y()) / halfHeight)});
+    composeLayer(gl.pathLayer->texture(), Compose::Over, target, placementOf(gl.pathLayerCentre, gl.pathLayerUnitsPerPixel));
     m_settleTimer.start();
+}
+
+bool TrajectoryGlView::gestureInProgress() const {
+    return m_dragging || (m_gestureClock.isValid() && m_gestureClock.elapsed() < kGestureSettleMs);
 }
 
 void TrajectoryGlView::drawOverlay() {
@@ -875,6 +1052,58 @@ void TrajectoryGlView::drawProblem() {
     painter.drawText(rect().adjusted(20, 20, -20, -20), Qt::AlignCenter | Qt::TextWordWrap, m_problem);
 }
 
+bool TrajectoryGlView::densityShown() const { return m_layers.density && m_scene.density.isValid(); }
+
+void TrajectoryGlView::drawScene() {
+    if (m_layers.velocity) {
+        // The arrows lie between the density and the solver layers: three passes.
+        m_gl->glClearColor(kBackground[0], kBackground[1], kBackground[2], 1);
+        m_gl->glClear(GL_COLOR_BUFFER_BIT);
+        if (densityShown()) {
+            const auto [alpha, sigma] = densityCoefficients();
+            composeLayer(densityLayer(alpha, sigma), Compose::Opaque, Target::View);
+        }
+        drawVelocityField();
+        composeLayer(solverLayer(), Compose::Over, Target::View);
+        return;
+    }
+    GLuint density = 0;
+    if (densityShown()) {
+        const auto [alpha, sigma] = densityCoefficients();
+        density = densityLayer(alpha, sigma);
+    }
+    composeScene(density, solverLayer());
+}
+
+std::pair<double, double> TrajectoryGlView::densityCoefficients() const {
+    // The density at the shown time: the fine grid's alpha and sigma when there is one.
+    const int fine = int(std::lround(m_fineIndex));
+    if (fine < m_scene.fineAlphas.size() && fine < m_scene.fineSigmas.size()) return {m_scene.fineAlphas[fine], m_scene.fineSigmas[fine]};
+    const int k = step();
+    return {k < m_scene.alphas.size() ? m_scene.alphas[k] : 1.0, k < m_scene.sigmas.size() ? m_scene.sigmas[k] : 0.0};
+}
+
+QString TrajectoryGlView::sceneState() const {
+    const bool density = m_layers.density && m_scene.density.isValid();
+    const auto [alpha, sigma] = densityCoefficients();
+    return QStringLiteral("%1 %2 %3 %4 %5 %6 %7")
+        .arg(int(density))
+        .arg(density ? alpha : 0.0, 0, 'g', 17)
+        .arg(density ? sigma : 0.0, 0, 'g', 17)
+        .arg(m_densityVersion)
+        .arg(m_layers.velocity ? int(std::lround(m_fineIndex)) : -1)
+        .arg(step())
+        .arg(solverLayersState());
+}
+
+std::array<float, 4> TrajectoryGlView::placementOf(const QPointF& centre, double unitsPerPixel) const {
+    // A layer drawn for another view, in the current clip coordinates: scale u0 / u, offset by
+    // the centres' difference in half views.
+    const double scale = unitsPerPixel / m_unitsPerPixel;
+    const double halfWidth = width() * m_unitsPerPixel / 2, halfHeight = height() * m_unitsPerPixel / 2;
+    return {float(scale), float(scale), float((centre.x() - m_centre.x()) / halfWidth), float((centre.y() - m_centre.y()) / halfHeight)};
+}
+
 void TrajectoryGlView::paintGL() {
     if (!m_problem.isEmpty() || !m_glState) {
         drawProblem();
@@ -883,26 +1112,49 @@ void TrajectoryGlView::paintGL() {
     QElapsedTimer frame;
     frame.start();
     const qreal ratio = devicePixelRatioF();
-    m_gl->glViewport(0, 0, int(width() * ratio), int(height() * ratio));
-    m_gl->glClearColor(1, 1, 1, 1);
-    m_gl->glClear(GL_COLOR_BUFFER_BIT);
+    const QSize pixels(int(width() * ratio), int(height() * ratio));
     m_gl->glDisable(GL_DEPTH_TEST);
     m_gl->glEnable(GL_BLEND);
-    // Colours blend; the framebuffer's alpha stays 1, because the window composes this widget's
-    // image as an opaque one (a translucent alpha there shows as false colours along lines).
-    m_gl->glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ZERO, GL_ONE);
     m_gl->glEnable(GL_PROGRAM_POINT_SIZE);
     if (m_pathsDirty) uploadGroundTruthPaths();
-    if (m_layers.density && m_scene.density.isValid()) {
-        // The density at the shown time: the fine grid's alpha and sigma when there is one.
-        const int fine = int(std::lround(m_fineIndex));
-        const bool onFine = fine < m_scene.fineAlphas.size() && fine < m_scene.fineSigmas.size();
-        const int k = step();
-        const double alpha = onFine ? m_scene.fineAlphas[fine] : k < m_scene.alphas.size() ? m_scene.alphas[k] : 1.0;
-        const double sigma = onFine ? m_scene.fineSigmas[fine] : k < m_scene.sigmas.size() ? m_scene.sigmas[k] : 0.0;
-        drawDensity(alpha, sigma);
+    // The window composes this widget's image as an opaque one: its alpha stays 1 (a
+    // translucent alpha there shows as false colours along lines).
+    const GLuint view = defaultFramebufferObject();
+    GlState& gl = *m_glState;
+    const QString state = sceneState();
+    const bool sceneLayerFits = gl.sceneLayer && gl.sceneLayer->size() == pixels;
+    const bool sameState = sceneLayerFits && gl.sceneLayerState == state;
+    if (gestureInProgress()) {
+        bindTarget(view);
+        if (sameState) {
+            // While the user pans or zooms, the scene drawn for the view before is moved and
+            // scaled with it (drawing it for every view costs more than a frame on a software
+            // renderer); it is drawn sharp once the gesture settles. What it does not cover is
+            // the background colour, as the density is far from every mode.
+            m_gl->glClearColor(kBackground[0], kBackground[1], kBackground[2], 1);
+            m_gl->glClear(GL_COLOR_BUFFER_BIT);
+            composeLayer(gl.sceneLayer->texture(), Compose::Opaque, Target::View, placementOf(gl.sceneLayerCentre, gl.sceneLayerUnitsPerPixel));
+            m_settleTimer.start();
+        } else {
+            drawScene();  // it changed during the gesture
+        }
+    } else {
+        if (!sameState || gl.sceneLayerCentre != m_centre || gl.sceneLayerUnitsPerPixel != m_unitsPerPixel) {
+            if (!sceneLayerFits) gl.sceneLayer = std::make_unique<QOpenGLFramebufferObject>(pixels);
+            bindTarget(gl.sceneLayer->handle());
+            drawScene();
+            gl.sceneLayerState = state;
+            gl.sceneLayerCentre = m_centre;
+            gl.sceneLayerUnitsPerPixel = m_unitsPerPixel;
+        }
+        // A copy of memory, where a textured pass would cost as much as a layer.
+        m_gl->glBindFramebuffer(GL_READ_FRAMEBUFFER, gl.sceneLayer->handle());
+        m_gl->glBindFramebuffer(GL_DRAW_FRAMEBUFFER, view);
+        m_gl->glBlitFramebuffer(0, 0, pixels.width(), pixels.height(), 0, 0, pixels.width(), pixels.height(), GL_COLOR_BUFFER_BIT, GL_NEAREST);
+        bindTarget(view);
     }
-    drawStrokes();
+    setStrokeBlending(Target::View);
+    if (m_editingMixture) drawModeHandles();
     m_gl->glBindVertexArray(0);
     m_gl->glUseProgram(0);
     if (!m_stateImages.uploaded) {

@@ -3,6 +3,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <utility>
 
 #include <QElapsedTimer>
 #include <QImage>
@@ -165,15 +166,52 @@ protected:
 private:
     struct GlState;
     void releaseGl();
+    /// How a drawing lands on the framebuffer it goes to: over the opaque view (its alpha stays
+    /// 1) or into a cached transparent layer (premultiplied colour, alpha accumulates).
+    enum class Target { View, Layer };
+    enum class Compose { Opaque, Over };
     void useStrokeBuffer(unsigned int buffer);
+    void setStrokeBlending(Target target);
+    void bindTarget(unsigned int framebuffer);
     void uploadGroundTruthPaths();
-    void drawPathLayer();
-    void drawDensity(double alpha, double sigma);
+    bool gestureInProgress() const;
+    /// Everything below the mode handles and the overlay, into the framebuffer bound, from the
+    /// cached layers (drawn into them on a miss).
+    void drawScene();
+    /// What the scene shows apart from the view.
+    QString sceneState() const;
+    QString viewKey() const;  ///< the pan, the zoom and the size in pixels
+    /// Where a layer drawn for the view at `centre` and `unitsPerPixel` lies now (scale x, y,
+    /// offset x, y in clip units).
+    std::array<float, 4> placementOf(const QPointF& centre, double unitsPerPixel) const;
+    bool densityShown() const;
+    std::pair<double, double> densityCoefficients() const;  ///< alpha and sigma at the shown time
+    /// The density layer's texture at alpha and sigma, from a per-time cache (a coarser grid
+    /// than the view's pixels, filtered up); the cache's keys.
+    unsigned int densityLayer(double alpha, double sigma);
+    QString densityContent() const;
+    int densityDownsample() const;  ///< the density grid's pixels per side
+    static QString densityTime(double alpha, double sigma);
     void renderDensity(double alpha, double sigma);
-    /// Draws a cached layer texture over the view; `placement` (scale x, y, offset x, y in clip
-    /// units) moves a layer drawn for another view.
-    void composeLayer(unsigned int texture, const std::array<float, 4>& placement = {1, 1, 0, 0});
-    void drawStrokes();
+    /// Draws a cached layer texture over the framebuffer bound; `placement` (scale x, y, offset
+    /// x, y in clip units) moves a layer drawn for another view.
+    void composeLayer(unsigned int texture, Compose compose, Target target, const std::array<float, 4>& placement = {1, 1, 0, 0});
+    /// The solver layers over the density (0: none) in one pass, opaque.
+    void composeScene(unsigned int density, unsigned int solvers, const std::array<float, 4>& placement = {1, 1, 0, 0});
+    void useStrokeProgram();
+    /// Draws `count` stroke vertices: `linesBelow` of them as segments, then what `between`
+    /// draws, then `linesAbove` more segments, the rest as markers.
+    void drawStrokeVertices(const void* vertices, int count, int linesBelow, int linesAbove, const std::function<void()>& between = {});
+    void drawVelocityField();
+    /// Both solvers to the shown step, the ground-truth paths, the error segments and the markers.
+    void drawSolverLayers(Target target);
+    void drawPathLayer(Target target);
+    /// The solver layers' texture at the shown step, from a per-step cache (transparent,
+    /// premultiplied); the cache's content key.
+    unsigned int solverLayer();
+    QString solverContent() const;
+    QString solverLayersState() const;
+    void drawModeHandles();
     void drawMixtureEditor();
     void editMixture(const std::function<void(MixtureDensity&)>& change);
     void drawOverlay();
@@ -216,8 +254,10 @@ private:
     int m_draggedMode = -1;
     QPointF m_modeDragOffset;      // data offset from the cursor to the dragged mode's centre
     bool m_pathsDirty = true;
-    int m_pathsVersion = 0;
-    int m_densityVersion = 0;  // bumped whenever the mixture changes: the cached density is redrawn  // bumped at every upload: the cached path layer is redrawn
+    int m_pathsVersion = 0;    // bumped at every upload: the cached path layer is redrawn
+    int m_densityVersion = 0;  // bumped whenever the mixture changes: the cached density is redrawn
+    int m_sceneVersion = 0;    // bumped at every setScene: the cached solver layers are redrawn
+    unsigned int m_target = 0; // the framebuffer drawn into (the view's, or a cached layer's)
     std::vector<double> m_frameTimes;
     QOpenGLFunctions_3_3_Core* m_gl = nullptr;
     std::unique_ptr<GlState> m_glState;

@@ -363,6 +363,54 @@ private Q_SLOTS:
         QVERIFY(frame().pixelColor(at(QPointF(0.3, 0.9))).red() > 245);
     }
 
+    void aStepShownAgainIsTheStepAndAnEditedSceneIsRedrawn() {
+        // Layers are cached per step, time, scene and view: every change of one of them must
+        // show, and a step shown again must look as it did the first time.
+        const QImage last = frame();
+        const auto isBlue = [](const QColor& c) { return c.blue() > 180 && c.red() < 100; };
+        QVERIFY(isBlue(last.pixelColor(at(QPointF(1.1, 0.1)))));
+        m_view->setStep(0);
+        const QImage first = frame();
+        QVERIFY2(!isBlue(first.pixelColor(at(QPointF(1.1, 0.1)))), "the DC marker of t_1 is still shown at t_0");
+        QVERIFY(first.pixelColor(at(QPointF(0, 2))) != last.pixelColor(at(QPointF(0, 2))));  // the markers of t_0
+        m_view->setStep(1);
+        QCOMPARE(frame(), last);
+        // Hovering (the scene is copied, not drawn) changes nothing below the overlay.
+        QTest::mouseMove(m_view, at(QPointF(1.1, 0.1)));
+        QCOMPARE(frame(), last);
+        // A new result of the same grid: its DC state is drawn where it now is.
+        TrajectoryScene edited = twoModes();
+        edited.compensated = {{QPointF(0, 2), QPointF(0.6, 0.3)}};
+        m_view->setScene(edited, false);
+        const QImage redrawn = frame();
+        QVERIFY(isBlue(redrawn.pixelColor(at(QPointF(0.6, 0.3)))));
+        QVERIFY2(!isBlue(redrawn.pixelColor(at(QPointF(1.1, 0.1)))), "the old DC state is still shown");
+        // Selecting a particle draws its whole paths opaque.
+        m_view->setSelectedParticle(0);
+        QVERIFY(frame() != redrawn);
+    }
+
+    void aPanMovesTheWholeSceneAndSharpensWhenItSettles() {
+        const QImage before = frame();
+        const QColor marker = before.pixelColor(at(QPointF(1.1, 0.1)));
+        // Held 40 px to the right: the markers and the density move with the scene at once.
+        const QPoint start(250, 200);
+        QTest::mousePress(m_view, Qt::LeftButton, {}, start);
+        QTest::mouseMove(m_view, start + QPoint(40, 0));
+        const QImage during = frame();
+        QCOMPARE(during.pixelColor(at(QPointF(1.1, 0.1))), marker);
+        QCOMPARE(during.pixelColor(at(QPointF(-1, 0))), before.pixelColor(at(QPointF(-1, 0)) - QPoint(40, 0)));
+        QTest::mouseRelease(m_view, Qt::LeftButton, {}, start + QPoint(40, 0));
+        // Settled: drawn anew for the view, which is the moved picture again.
+        const QImage after = frame();
+        QCOMPARE(after.pixelColor(at(QPointF(1.1, 0.1))), marker);
+        int differing = 0;
+        for (int y = 0; y < after.height(); y += 4)
+            for (int x = 0; x < after.width() - 40; x += 4)
+                if (after.pixelColor(x + 40, y) != before.pixelColor(x, y)) ++differing;
+        QVERIFY2(differing < after.width() * after.height() / 16 / 50, qPrintable(QString::number(differing)));
+    }
+
     void theInspectorReportsTheStateUnderTheMouse() {
         const TrajectoryGlView::HoverInfo info = m_view->hoverAt(m_view->dataToWidget(QPointF(1.1, 0.1)) + QPointF(3, -2));
         QVERIFY(info.valid);

@@ -79,6 +79,7 @@ void FrameBenchmark::drawFrame() {
         if (++m_frame >= m_options.framesPerPhase) {
             m_phases[m_phase].paintMedianMs = m_view->medianFrameMs();
             m_view->resetFrameTimes();
+            if (m_phase % 4 == 2) sendMouse(QEvent::MouseButtonRelease, m_dragOrigin);
             m_view->setMixtureEditing(false);
             m_frame = 0;
             ++m_phase;
@@ -105,9 +106,13 @@ void FrameBenchmark::drawFrame() {
         break;
     }
     case 2: {
-        m_view->setMixtureEditing(true);
-        const QPointF& mean = m_view->mixture().means[0];
-        m_view->moveMode(0, mean + QPointF(0.002 * std::cos(m_frame * 0.3), 0.002 * std::sin(m_frame * 0.3)));
+        // With the mouse, as a user drags: pressed on mode 0's centre, moved in a small circle.
+        if (m_frame == 0) {
+            m_view->setMixtureEditing(true);
+            m_dragOrigin = m_view->dataToWidget(m_view->mixture().means[0]);
+            sendMouse(QEvent::MouseButtonPress, m_dragOrigin);
+        }
+        sendMouse(QEvent::MouseMove, m_dragOrigin + QPointF(3 * std::cos(m_frame * 0.3), 3 * std::sin(m_frame * 0.3)));
         break;
     }
     default: {
@@ -119,6 +124,13 @@ void FrameBenchmark::drawFrame() {
     }
     m_sinceLastFrame.start();
     m_view->update();
+}
+
+void FrameBenchmark::sendMouse(QEvent::Type type, const QPointF& position) {
+    const Qt::MouseButton button = type == QEvent::MouseMove ? Qt::NoButton : Qt::LeftButton;
+    const Qt::MouseButtons held = type == QEvent::MouseButtonRelease ? Qt::NoButton : Qt::LeftButton;
+    QMouseEvent event(type, position, m_view->mapToGlobal(position), button, held, Qt::NoModifier);
+    QCoreApplication::sendEvent(m_view.get(), &event);
 }
 
 void FrameBenchmark::report() {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <QElapsedTimer>
+#include <QEvent>
+#include <QPointF>
 #include <QObject>
 #include <QString>
 #include <QTimer>
@@ -42,6 +44,7 @@ private:
     void drawFrame();
     void resample();
     void report();
+    void sendMouse(QEvent::Type type, const QPointF& position);
 
     MainWindow& m_window;
     Options m_options;
@@ -50,6 +53,7 @@ private:
     int m_phase = 0;
     int m_frame = 0;
     int m_resamples = 0;
+    QPointF m_dragOrigin;  // where the drag of a mode started
     QElapsedTimer m_sinceLastFrame;
     QTimer m_resampleTimer;
     struct Phase {

@@ -34,6 +34,7 @@ constexpr int kGestureSettleMs = 150;  // after the last pan or zoom event the s
 // Layer textures kept per content: more than the steps of a usual run, so scrubbing through all
 // of them draws each once (a solver layer is the view's size, a density layer a quarter of it).
 constexpr size_t kCachedLayers = 16;
+constexpr size_t kCachedRunLineLayers = 3;  // the step before is all a new step needs
 
 struct Rgba {
     float r, g, b, a;
@@ -66,9 +67,11 @@ std::array<float, 9> affine(double scaleX, double scaleY, double offsetX, double
 
 /// Cached layers of one content (scene, view, mixture), one framebuffer per index (the step or
 /// the time shown). A miss drops the layers of any other content, which are never shown again,
-/// and the least recently used beyond kCachedLayers; their framebuffers are reused.
+/// and the least recently used beyond its capacity; their framebuffers are reused.
 class LayerCache {
 public:
+    explicit LayerCache(size_t capacity) : m_capacity(std::max<size_t>(capacity, 2)) {}
+
     /// The layer of `content` at `index`, or null.
     QOpenGLFramebufferObject* find(const QString& content, const QString& index) {
         for (Entry& entry : m_entries)
@@ -87,7 +90,7 @@ public:
             return m_entries.erase(entry);
         };
         for (auto entry = m_entries.begin(); entry != m_entries.end();) entry = entry->content != content ? drop(entry) : entry + 1;
-        while (m_entries.size() >= kCachedLayers)
+        while (m_entries.size() >= m_capacity)
             drop(std::min_element(m_entries.begin(), m_entries.end(), [](const Entry& a, const Entry& b) { return a.lastUse < b.lastUse; }));
         Entry entry{content, index, nullptr, ++m_clock};
         for (auto& framebuffer : spare)
@@ -110,9 +113,17 @@ private:
         std::unique_ptr<QOpenGLFramebufferObject> framebuffer;
         qint64 lastUse = 0;
     };
+    size_t m_capacity;
     std::vector<Entry> m_entries;
     qint64 m_clock = 0;
 };
+
+/// Copies `from` into `to` (the same size): memory copied, no pass of a shader.
+void copyFramebuffer(QOpenGLFunctions_3_3_Core* gl, GLuint from, GLuint to, QSize size) {
+    gl->glBindFramebuffer(GL_READ_FRAMEBUFFER, from);
+    gl->glBindFramebuffer(GL_DRAW_FRAMEBUFFER, to);
+    gl->glBlitFramebuffer(0, 0, size.width(), size.height(), 0, 0, size.width(), size.height(), GL_COLOR_BUFFER_BIT, GL_NEAREST);
+}
 
 }  // namespace
 
@@ -129,18 +140,24 @@ struct TrajectoryGlView::GlState {
     double pathLayerUnitsPerPixel = 0;
     int pathLayerVersion = -1;
     // The density, drawn into a coarser texture once per time, mixture, pan and zoom.
-    LayerCache densityLayers;
+    LayerCache densityLayers{kCachedLayers};
     // The solver layers (transparent, premultiplied), one texture per step shown, kept while the
     // scene, the view and the layers stay: playback redraws only the density under them, and
-    // stepping back and forth through t_k draws each step's 20k segments once.
-    LayerCache solverLayers;
-    // The scene composed (everything below the mode handles and the overlay): a frame in which
-    // only the mouse or the panel changed (hovering, the inspector) copies it, and a pan or
-    // zoom moves and scales it until the gesture settles.
-    std::unique_ptr<QOpenGLFramebufferObject> sceneLayer;
-    QString sceneLayerState;  // sceneState() when drawn
-    QPointF sceneLayerCentre;  // and its view
-    double sceneLayerUnitsPerPixel = 0;
+    // stepping back and forth through t_k draws each step once.
+    LayerCache solverLayers{kCachedLayers};
+    // The faint lines of both runs up to a step (the part of a solver layer below the ground
+    // truth): the next step's are these plus one segment per particle and run, so stepping or
+    // playing forward draws 2 x particles segments per new step instead of all of them.
+    LayerCache runLineLayers{kCachedRunLineLayers};
+    // The scene composed (everything below the mode handles and the overlay), one per state
+    // shown: a frame in which only the mouse or the panel changed (hovering, the inspector), or
+    // that shows a step or time seen before, copies it; a pan or zoom moves and scales the last
+    // one drawn until the gesture settles.
+    LayerCache sceneLayers{kCachedLayers};
+    QOpenGLFramebufferObject* lastSceneLayer = nullptr;  // in sceneLayers, or gone with an insert
+    QString lastSceneState;  // sceneState() when drawn
+    QPointF lastSceneCentre;  // and its view
+    double lastSceneUnitsPerPixel = 0;
     GlVertexArray quadArray;
     GlBuffer quadBuffer;
     GlVertexArray pathArray;
@@ -767,19 +784,53 @@ void TrajectoryGlView::drawVelocityField() {
     drawStrokeVertices(vertices.data(), int(vertices.size()), int(vertices.size()), 0);
 }
 
-void TrajectoryGlView::drawSolverLayers(Target target) {
-    // The solvers' coarse states up to the shown step, joined per particle (faint, so the
-    // ground truth stays readable), then the ground truth, the error segments and the markers.
-    const int k = step();
+void TrajectoryGlView::drawRunLines(int from, int to) {
+    // Step by step (the plain run's segments into t_j, then the DC run's): the order in which a
+    // layer built up one step at a time draws them, so both give the same pixels.
     std::vector<Vertex> vertices;
-    const auto addRunLines = [&](const QVector<QVector<QPointF>>& run, Rgba colour) {
-        colour.a = 0.35f;
-        for (const auto& states : run)
-            for (int j = 1; j <= k && j < states.size(); ++j) {
+    for (int j = from + 1; j <= to; ++j)
+        for (const bool compensated : {false, true}) {
+            if (!(compensated ? m_layers.compensated : m_layers.plain)) continue;
+            Rgba colour = compensated ? kCompensatedColour : kPlainColour;
+            colour.a = 0.35f;  // faint, so the ground truth stays readable
+            for (const auto& states : compensated ? m_scene.compensated : m_scene.plain) {
+                if (j >= states.size()) continue;
                 vertices.push_back({float(states[j - 1].x()), float(states[j - 1].y()), colour});
                 vertices.push_back({float(states[j].x()), float(states[j].y()), colour});
             }
-    };
+        }
+    useStrokeProgram();
+    drawStrokeVertices(vertices.data(), int(vertices.size()), int(vertices.size()), 0);
+}
+
+QOpenGLFramebufferObject* TrajectoryGlView::runLineLayer(int step) {
+    const QString content = solverContent(), index = QString::number(step);
+    if (QOpenGLFramebufferObject* layer = m_glState->runLineLayers.find(content, index)) return layer;
+    // Found first, the step before is the most recently used entry: the insertion keeps it.
+    QOpenGLFramebufferObject* before = step > 0 ? m_glState->runLineLayers.find(content, QString::number(step - 1)) : nullptr;
+    const qreal ratio = devicePixelRatioF();
+    const QSize pixels(int(width() * ratio), int(height() * ratio));
+    QOpenGLFramebufferObject* layer = m_glState->runLineLayers.insert(m_gl, content, index, pixels, false);
+    const GLuint target = m_target;
+    if (before) {
+        copyFramebuffer(m_gl, before->handle(), layer->handle(), pixels);
+        bindTarget(layer->handle());
+    } else {
+        bindTarget(layer->handle());
+        m_gl->glClearColor(0, 0, 0, 0);
+        m_gl->glClear(GL_COLOR_BUFFER_BIT);
+    }
+    setStrokeBlending(Target::Layer);
+    drawRunLines(before ? step - 1 : 0, step);
+    bindTarget(target);
+    return layer;
+}
+
+void TrajectoryGlView::drawSolverLayers() {
+    // Over the faint run lines (copied in): the selected particle's whole paths, the ground
+    // truth, the error segments and the markers at the shown step.
+    const int k = step();
+    std::vector<Vertex> vertices;
     const auto addSelectedPath = [&](const QVector<QVector<QPointF>>& run, const Rgba& colour) {
         // The whole path, opaque: every state of it can be hovered.
         if (m_selectedParticle < 0 || m_selectedParticle >= run.size()) return;
@@ -800,22 +851,19 @@ void TrajectoryGlView::drawSolverLayers(Target target) {
         for (const auto& states : run)
             if (k < states.size()) vertices.push_back({float(states[k].x()), float(states[k].y()), colour});
     };
-    if (m_layers.plain) addRunLines(m_scene.plain, kPlainColour);
-    if (m_layers.compensated) addRunLines(m_scene.compensated, kCompensatedColour);
     if (m_layers.plain) addSelectedPath(m_scene.plain, kPlainColour);
     if (m_layers.compensated) addSelectedPath(m_scene.compensated, kCompensatedColour);
-    const int runLines = int(vertices.size());
+    const int selectedLines = int(vertices.size());
     if (m_layers.errors) {
         if (m_layers.plain) addErrors(m_scene.plain);
         if (m_layers.compensated) addErrors(m_scene.compensated);
     }
-    const int errorLines = int(vertices.size()) - runLines;
+    const int errorLines = int(vertices.size()) - selectedLines;
     if (m_layers.plain) addMarkers(m_scene.plain, kPlainColour);
     if (m_layers.compensated) addMarkers(m_scene.compensated, kCompensatedColour);
-    const int markers = int(vertices.size()) - runLines - errorLines;
     useStrokeProgram();
-    drawStrokeVertices(vertices.data(), runLines + errorLines + markers, runLines, errorLines, [&] {
-        if (m_layers.groundTruth && !m_glState->pathFirst.empty()) drawPathLayer(target);
+    drawStrokeVertices(vertices.data(), int(vertices.size()), selectedLines, errorLines, [&] {
+        if (m_layers.groundTruth && !m_glState->pathFirst.empty()) drawPathLayer(Target::Layer);
     });
 }
 
@@ -855,11 +903,17 @@ GLuint TrajectoryGlView::solverLayer() {
     QOpenGLFramebufferObject* layer =
         m_glState->solverLayers.insert(m_gl, content, shownStep, QSize(int(width() * ratio), int(height() * ratio)), false);
     const GLuint target = m_target;
-    bindTarget(layer->handle());
-    m_gl->glClearColor(0, 0, 0, 0);
-    m_gl->glClear(GL_COLOR_BUFFER_BIT);
+    if (m_layers.plain || m_layers.compensated) {
+        QOpenGLFramebufferObject* runLines = runLineLayer(step());
+        copyFramebuffer(m_gl, runLines->handle(), layer->handle(), layer->size());
+        bindTarget(layer->handle());
+    } else {
+        bindTarget(layer->handle());
+        m_gl->glClearColor(0, 0, 0, 0);
+        m_gl->glClear(GL_COLOR_BUFFER_BIT);
+    }
     setStrokeBlending(Target::Layer);
-    drawSolverLayers(Target::Layer);
+    drawSolverLayers();
     bindTarget(target);
     setStrokeBlending(Target::View);
     return layer->texture();
@@ -1122,35 +1176,34 @@ void TrajectoryGlView::paintGL() {
     const GLuint view = defaultFramebufferObject();
     GlState& gl = *m_glState;
     const QString state = sceneState();
-    const bool sceneLayerFits = gl.sceneLayer && gl.sceneLayer->size() == pixels;
-    const bool sameState = sceneLayerFits && gl.sceneLayerState == state;
     if (gestureInProgress()) {
         bindTarget(view);
-        if (sameState) {
+        if (gl.lastSceneLayer && gl.lastSceneLayer->size() == pixels && gl.lastSceneState == state) {
             // While the user pans or zooms, the scene drawn for the view before is moved and
             // scaled with it (drawing it for every view costs more than a frame on a software
             // renderer); it is drawn sharp once the gesture settles. What it does not cover is
             // the background colour, as the density is far from every mode.
             m_gl->glClearColor(kBackground[0], kBackground[1], kBackground[2], 1);
             m_gl->glClear(GL_COLOR_BUFFER_BIT);
-            composeLayer(gl.sceneLayer->texture(), Compose::Opaque, Target::View, placementOf(gl.sceneLayerCentre, gl.sceneLayerUnitsPerPixel));
+            composeLayer(gl.lastSceneLayer->texture(), Compose::Opaque, Target::View, placementOf(gl.lastSceneCentre, gl.lastSceneUnitsPerPixel));
             m_settleTimer.start();
         } else {
             drawScene();  // it changed during the gesture
         }
     } else {
-        if (!sameState || gl.sceneLayerCentre != m_centre || gl.sceneLayerUnitsPerPixel != m_unitsPerPixel) {
-            if (!sceneLayerFits) gl.sceneLayer = std::make_unique<QOpenGLFramebufferObject>(pixels);
-            bindTarget(gl.sceneLayer->handle());
+        const QString content = densityContent() + QLatin1Char('|') + solverLayersState();
+        QOpenGLFramebufferObject* scene = gl.sceneLayers.find(content, state);
+        if (!scene) {
+            scene = gl.sceneLayers.insert(m_gl, content, state, pixels, false);
+            bindTarget(scene->handle());
             drawScene();
-            gl.sceneLayerState = state;
-            gl.sceneLayerCentre = m_centre;
-            gl.sceneLayerUnitsPerPixel = m_unitsPerPixel;
         }
+        gl.lastSceneLayer = scene;
+        gl.lastSceneState = state;
+        gl.lastSceneCentre = m_centre;
+        gl.lastSceneUnitsPerPixel = m_unitsPerPixel;
         // A copy of memory, where a textured pass would cost as much as a layer.
-        m_gl->glBindFramebuffer(GL_READ_FRAMEBUFFER, gl.sceneLayer->handle());
-        m_gl->glBindFramebuffer(GL_DRAW_FRAMEBUFFER, view);
-        m_gl->glBlitFramebuffer(0, 0, pixels.width(), pixels.height(), 0, 0, pixels.width(), pixels.height(), GL_COLOR_BUFFER_BIT, GL_NEAREST);
+        copyFramebuffer(m_gl, scene->handle(), view, pixels);
         bindTarget(view);
     }
     setStrokeBlending(Target::View);

@@ -21,6 +21,7 @@ class GlBuffer;
 class GlProgram;
 class GlVertexArray;
 class ImGuiBridge;
+class QOpenGLFramebufferObject;
 class QOpenGLFunctions_3_3_Core;
 struct ImGuiContext;
 
@@ -203,8 +204,13 @@ private:
     /// draws, then `linesAbove` more segments, the rest as markers.
     void drawStrokeVertices(const void* vertices, int count, int linesBelow, int linesAbove, const std::function<void()>& between = {});
     void drawVelocityField();
-    /// Both solvers to the shown step, the ground-truth paths, the error segments and the markers.
-    void drawSolverLayers(Target target);
+    /// The faint lines joining both runs' states from step `from` to step `to`.
+    void drawRunLines(int from, int to);
+    /// The run lines up to `step`, from a cache, built from the step before's when it is kept.
+    QOpenGLFramebufferObject* runLineLayer(int step);
+    /// Over the run lines: the selected particle's paths, the ground-truth paths, the error
+    /// segments and the markers at the shown step.
+    void drawSolverLayers();
     void drawPathLayer(Target target);
     /// The solver layers' texture at the shown step, from a per-step cache (transparent,
     /// premultiplied); the cache's content key.

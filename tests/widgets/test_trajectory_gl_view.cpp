@@ -390,6 +390,66 @@ private Q_SLOTS:
         QVERIFY(frame() != redrawn);
     }
 
+    void runLinesBuiltStepByStepAreThoseDrawnAtOnce() {
+        // 60 particles over 4 steps whose plain and DC paths cross one another: a layer built
+        // from the step before's (stepping forward) must equal one drawn whole (a jump).
+        TrajectoryScene scene = twoModes();
+        const int steps = 4;
+        scene.times = {1.0, 0.75, 0.5, 0.25, 0.001};
+        scene.alphas = {0.01, 0.3, 0.6, 0.9, 1.0};
+        scene.sigmas = {1.0, 0.9, 0.7, 0.4, 0.001};
+        scene.lambdas = {0, 0, 0, 0, 0};
+        scene.ratios = {1, 1, 1, 1};
+        scene.coarseFineIndex = {0, 10, 20, 30, kFine};
+        scene.plain.clear();
+        scene.compensated.clear();
+        scene.groundTruth.clear();
+        for (int p = 0; p < 60; ++p) {
+            QVector<QPointF> plain, compensated;
+            for (int k = 0; k <= steps; ++k) {
+                const double angle = 0.1 * p + 1.3 * k;
+                plain.append(QPointF(1.5 * std::cos(angle), 1.0 + std::sin(angle)));
+                compensated.append(QPointF(1.5 * std::cos(angle + 1.6), 1.0 + std::sin(2 * angle)));
+            }
+            scene.plain.append(plain);
+            scene.compensated.append(compensated);
+            scene.groundTruth.append(plain);
+        }
+        scene.groundTruthFine = {scene.groundTruthFine.front()};
+        TrajectoryGlView::Layers layers;
+        layers.density = layers.errors = layers.groundTruth = false;
+        m_view->setLayers(layers);
+        m_view->setScene(scene);
+        for (int k = 0; k <= steps; ++k) {
+            m_view->setStep(k);
+            (void)frame();
+        }
+        const QImage stepped = frame();
+        TrajectoryGlView other;
+        other.resize(m_view->size());
+        other.setOverlayVisible(false);
+        other.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&other));
+        other.setLayers(layers);
+        other.setScene(scene);  // shows t_S: every run line drawn at once
+        QCOMPARE(other.step(), steps);
+        const QImage whole = other.grabFramebuffer();
+        QCOMPARE(stepped.size(), whole.size());
+        int differing = 0;
+        for (int y = 0; y < whole.height(); ++y)
+            for (int x = 0; x < whole.width(); ++x)
+                if (stepped.pixel(x, y) != whole.pixel(x, y)) ++differing;
+        QCOMPARE(differing, 0);
+        // And the lines are there: many pixels are neither white nor grey.
+        int coloured = 0;
+        for (int y = 0; y < whole.height(); y += 2)
+            for (int x = 0; x < whole.width(); x += 2) {
+                const QColor c = whole.pixelColor(x, y);
+                if (std::abs(c.red() - c.blue()) > 20) ++coloured;
+            }
+        QVERIFY2(coloured > 500, qPrintable(QString::number(coloured)));
+    }
+
     void aPanMovesTheWholeSceneAndSharpensWhenItSettles() {
         const QImage before = frame();
         const QColor marker = before.pixelColor(at(QPointF(1.1, 0.1)));

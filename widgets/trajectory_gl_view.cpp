@@ -696,17 +696,23 @@ GLuint TrajectoryGlView::densityLayer(double alpha, double sigma) {
 void TrajectoryGlView::renderDensity(double alpha, double sigma) {
     const MixtureDensity& density = m_scene.density;
     const int count = std::min(int(density.means.size()), kMaxModes);
-    std::vector<float> means, weights, stds;
+    // Each mode's Gaussian at this time, its constants worked out here once instead of per pixel:
+    // N(alpha mu_i, v_i I) with v_i = alpha^2 s_i^2 + sigma^2, weighted w_i / (2 pi v_i), scaled so
+    // that the highest peak is 1.
     double totalWeight = 0;
     for (int i = 0; i < count; ++i) totalWeight += density.weights[i];
-    double peak = 0;
+    std::vector<double> variances, peaks;
     for (int i = 0; i < count; ++i) {
-        means.push_back(float(density.means[i].x()));
-        means.push_back(float(density.means[i].y()));
-        weights.push_back(float(density.weights[i] / totalWeight));
-        stds.push_back(float(density.stds[i]));
-        const double variance = alpha * alpha * density.stds[i] * density.stds[i] + sigma * sigma;
-        peak = std::max(peak, density.weights[i] / totalWeight / (2 * M_PI * std::max(variance, 1e-12)));
+        variances.push_back(std::max(alpha * alpha * density.stds[i] * density.stds[i] + sigma * sigma, 1e-12));
+        peaks.push_back(density.weights[i] / totalWeight / (2 * M_PI * variances.back()));
+    }
+    const double highestPeak = count > 0 ? *std::max_element(peaks.begin(), peaks.end()) : 1.0;
+    std::vector<float> centres, gains, rates;
+    for (int i = 0; i < count; ++i) {
+        centres.push_back(float(alpha * density.means[i].x()));
+        centres.push_back(float(alpha * density.means[i].y()));
+        gains.push_back(float(peaks[i] / highestPeak));
+        rates.push_back(float(0.5 / variances[i]));
     }
     const GlProgram& program = m_glState->density;
     m_gl->glUseProgram(program.name());
@@ -715,12 +721,9 @@ void TrajectoryGlView::renderDensity(double alpha, double sigma) {
     const auto clipToData = affine(view.width() / 2, view.height() / 2, m_centre.x(), m_centre.y());
     m_gl->glUniformMatrix3fv(program.uniform("clipToData"), 1, GL_FALSE, clipToData.data());
     m_gl->glUniform1i(program.uniform("modeCount"), count);
-    m_gl->glUniform2fv(program.uniform("means"), count, means.data());
-    m_gl->glUniform1fv(program.uniform("weights"), count, weights.data());
-    m_gl->glUniform1fv(program.uniform("stds"), count, stds.data());
-    m_gl->glUniform1f(program.uniform("alpha"), float(alpha));
-    m_gl->glUniform1f(program.uniform("sigma"), float(sigma));
-    m_gl->glUniform1f(program.uniform("peak"), float(peak));
+    m_gl->glUniform2fv(program.uniform("centres"), count, centres.data());
+    m_gl->glUniform1fv(program.uniform("gains"), count, gains.data());
+    m_gl->glUniform1fv(program.uniform("rates"), count, rates.data());
     m_gl->glUniform3fv(program.uniform("lowColour"), 1, kDensityLow);
     m_gl->glUniform3fv(program.uniform("highColour"), 1, kDensityHigh);
     m_gl->glBindVertexArray(m_glState->quadArray.name());

@@ -32,9 +32,14 @@ constexpr int kDensityDownsample = 2;
 constexpr int kDraggedDensityDownsample = 4;  // while a mode is dragged
 constexpr int kGestureSettleMs = 150;  // after the last pan or zoom event the scene is drawn sharp
 // Layer textures kept per content: more than the steps of a usual run, so scrubbing through all
-// of them draws each once (a solver layer is the view's size, a density layer a quarter of it).
+// of them draws each once (a scene layer is the view's size, a density layer a quarter of it).
 constexpr size_t kCachedLayers = 16;
+// Solver layers are drawn again only when the density under them changes at the same step (a
+// mode dragged, playback between two t_k): the scene layers hold every step seen.
+constexpr size_t kCachedSolverLayers = 4;
 constexpr size_t kCachedRunLineLayers = 3;  // the step before is all a new step needs
+// At most this much memory per cache: a large view keeps fewer layers (16 at 800x800, 3 at 3840x2160).
+constexpr size_t kLayerCacheBytes = size_t(128) << 20;
 
 struct Rgba {
     float r, g, b, a;
@@ -90,7 +95,9 @@ public:
             return m_entries.erase(entry);
         };
         for (auto entry = m_entries.begin(); entry != m_entries.end();) entry = entry->content != content ? drop(entry) : entry + 1;
-        while (m_entries.size() >= m_capacity)
+        const size_t layerBytes = size_t(std::max(1, size.width())) * size_t(std::max(1, size.height())) * 4;
+        const size_t capacity = std::min(m_capacity, std::max<size_t>(2, kLayerCacheBytes / layerBytes));
+        while (m_entries.size() >= capacity)
             drop(std::min_element(m_entries.begin(), m_entries.end(), [](const Entry& a, const Entry& b) { return a.lastUse < b.lastUse; }));
         Entry entry{content, index, nullptr, ++m_clock};
         for (auto& framebuffer : spare)
@@ -142,9 +149,9 @@ struct TrajectoryGlView::GlState {
     // The density, drawn into a coarser texture once per time, mixture, pan and zoom.
     LayerCache densityLayers{kCachedLayers};
     // The solver layers (transparent, premultiplied), one texture per step shown, kept while the
-    // scene, the view and the layers stay: playback redraws only the density under them, and
-    // stepping back and forth through t_k draws each step once.
-    LayerCache solverLayers{kCachedLayers};
+    // scene, the view and the layers stay: playback and a dragged mode redraw only the density
+    // under them.
+    LayerCache solverLayers{kCachedSolverLayers};
     // The faint lines of both runs up to a step (the part of a solver layer below the ground
     // truth): the next step's are these plus one segment per particle and run, so stepping or
     // playing forward draws 2 x particles segments per new step instead of all of them.

@@ -192,31 +192,70 @@ struct RunSteps {
     std::vector<at::Tensor> states;
 };
 
-RunSteps stepsOf(dcscope::DiffusionModel& model, const KeptRun& run, const std::vector<double>& times) {
-    RunSteps steps;
-    for (size_t k = 0; k < run.states.size() && k < times.size(); ++k) {
-        steps.predictions.push_back(model.decode(predictionAt(run.states[k], times[k])));
-        steps.states.push_back(model.decode(run.states[k].x));
+/// The comparison frame of one step; `truth` may be undefined (no ground truth yet).
+ComparisonFrame frameOf(const at::Tensor& plain, const at::Tensor& compensated, bool sameRun, const at::Tensor& truth,
+                        std::pair<double, double> valueRange) {
+    ComparisonFrame frame;
+    frame.plain = imagesFromBatch(plain, valueRange);
+    frame.compensated = sameRun ? frame.plain : imagesFromBatch(compensated, valueRange);
+    if (truth.defined()) {
+        frame.groundTruth = imagesFromBatch(truth, valueRange);
+        frame.plainDifference = differenceMaps(plain, truth);
+        frame.compensatedDifference = differenceMaps(compensated, truth);
     }
-    return steps;
+    return frame;
 }
 
-/// The frames of steps 0..S in one display mode; `truth` may be empty (no ground truth yet).
-QVector<ComparisonFrame> buildFrames(const std::vector<at::Tensor>& plain, const std::vector<at::Tensor>& compensated,
-                                     const std::vector<at::Tensor>& truth, std::pair<double, double> valueRange) {
-    QVector<ComparisonFrame> frames;
-    for (size_t k = 0; k < plain.size() && k < compensated.size(); ++k) {
-        ComparisonFrame frame;
-        frame.plain = imagesFromBatch(plain[k], valueRange);
-        frame.compensated = &plain[k] == &compensated[k] ? frame.plain : imagesFromBatch(compensated[k], valueRange);
-        if (k < truth.size()) {
-            frame.groundTruth = imagesFromBatch(truth[k], valueRange);
-            frame.plainDifference = differenceMaps(plain[k], truth[k]);
-            frame.compensatedDifference = differenceMaps(compensated[k], truth[k]);
-        }
-        frames.append(std::move(frame));
+/// The tensors that one step's frames show, as the runs and the ground truth hold them.
+struct StepTensors {
+    at::Tensor plainState, plainPrediction, compensatedState, compensatedPrediction, truthState, truthPrediction;
+
+    bool operator==(const StepTensors& other) const {
+        return plainState.is_same(other.plainState) && plainPrediction.is_same(other.plainPrediction) &&
+               compensatedState.is_same(other.compensatedState) && compensatedPrediction.is_same(other.compensatedPrediction) &&
+               truthState.is_same(other.truthState) && truthPrediction.is_same(other.truthPrediction);
     }
-    return frames;
+};
+
+/// The last result's frames, per step, with the tensors they were drawn from. An edit resumes the
+/// compensated run at some step j and shares every tensor before it, and the plain run and the
+/// ground truth stay, so the next result draws only the steps whose tensors changed (a drag of
+/// a late ratio redraws one or two steps of 2 x 5 images each, not all of them). The tensors are
+/// held, so no other tensor can take their place in memory.
+struct KeptFrames {
+    std::vector<StepTensors> tensors;
+    QVector<ComparisonFrame> predictions, states;
+};
+
+/// The frames of steps 0..S in both display modes (predictions and states), the steps whose
+/// tensors `kept` already drew taken from it; `truth` may be empty (no ground truth yet).
+void buildFrames(dcscope::DiffusionModel& model, const KeptRun& plain, const KeptRun& compensated, const RunSteps& truth,
+                 const std::vector<double>& times, std::pair<double, double> valueRange, KeptFrames& kept) {
+    KeptFrames next;
+    const size_t steps = std::min({plain.states.size(), compensated.states.size(), times.size()});
+    for (size_t k = 0; k < steps; ++k) {
+        const StepTensors tensors{plain.states[k].x,
+                                  predictionAt(plain.states[k], times[k]),
+                                  compensated.states[k].x,
+                                  predictionAt(compensated.states[k], times[k]),
+                                  k < truth.states.size() ? truth.states[k] : at::Tensor(),
+                                  k < truth.predictions.size() ? truth.predictions[k] : at::Tensor()};
+        if (k < kept.tensors.size() && kept.tensors[k] == tensors) {
+            next.predictions.append(kept.predictions[k]);
+            next.states.append(kept.states[k]);
+        } else {
+            const bool sameState = tensors.plainState.is_same(tensors.compensatedState);
+            const bool samePrediction = tensors.plainPrediction.is_same(tensors.compensatedPrediction);
+            const at::Tensor plainState = model.decode(tensors.plainState);
+            const at::Tensor plainPrediction = model.decode(tensors.plainPrediction);
+            next.predictions.append(frameOf(plainPrediction, samePrediction ? plainPrediction : model.decode(tensors.compensatedPrediction),
+                                            samePrediction, tensors.truthPrediction, valueRange));
+            next.states.append(frameOf(plainState, sameState ? plainState : model.decode(tensors.compensatedState), sameState,
+                                       tensors.truthState, valueRange));
+        }
+        next.tensors.push_back(tensors);
+    }
+    kept = std::move(next);
 }
 
 /// The x0-prediction made at time t that a kept state's history holds (as the model gave it, or
@@ -309,6 +348,18 @@ void addGroundTruth(TrajectoryScene& scene, const dcscope::DiffusionModel& model
     for (int k = 0; k < scene.times.size(); ++k) scene.coarseFineIndex.append(k * truth.finePerInterval);
 }
 
+/// Copies the ground truth's part of `from` (as addGroundTruth made it) into `scene`.
+void copyGroundTruth(TrajectoryScene& scene, const TrajectoryScene& from) {
+    scene.groundTruth = from.groundTruth;
+    scene.groundTruthFine = from.groundTruthFine;
+    scene.fineTimes = from.fineTimes;
+    scene.fineAlphas = from.fineAlphas;
+    scene.fineSigmas = from.fineSigmas;
+    scene.fineDrift = from.fineDrift;
+    scene.fineDiffusionSquared = from.fineDiffusionSquared;
+    scene.coarseFineIndex = from.coarseFineIndex;
+}
+
 }  // namespace
 
 /// Runs kept from earlier requests, so that an edit costs only what it changes: the plain run
@@ -323,6 +374,10 @@ struct InferenceWorker::RunCache {
     std::optional<SamplingRequest> truthRequest;        // what `truth` was computed for
     dcscope::GroundTruth truth;
     RunSteps truthSteps;  // image models: its x0-predictions (one model call per step) and states
+    KeptFrames frames;    // image models: the last result's comparison frames
+    // The ground truth's part of the trajectory scene, made once per ground truth: projecting and
+    // converting every fine state costs more than the rest of a result after an edit.
+    std::optional<TrajectoryScene> truthScene;
     std::optional<dcscope::PrincipalPlane> truthPlane;  // image models: the plane of its path states
     QVector<QImage> truthImages;
     double truthSeconds = 0.0;
@@ -537,7 +592,6 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         result->sampleClasses.append(classes.defined() ? int(classes[b].item<int64_t>()) : -1);
     const std::vector<double> times = dcscope::MultistepSampler(model.schedule(), plainConfig).times();
     result->stepTimes = QVector<double>(times.begin(), times.end());
-    RunSteps plainSteps, compensatedSteps;
     if (display.points) {
         result->plainPaths = pathsOf(statesOf(plain));
         result->compensatedPaths = pathsOf(statesOf(dc));
@@ -547,11 +601,12 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         result->plainImages = cache.plainImages;
         result->compensatedImages = compensated ? imagesFromBatch(model.decode(dc.finalState()), info.valueRange)
                                                 : cache.plainImages;
-        plainSteps = stepsOf(model, plain, times);
-        if (compensated) compensatedSteps = stepsOf(model, dc, times);
-        const RunSteps& dcSteps = compensated ? compensatedSteps : plainSteps;
-        result->predictionFrames = buildFrames(plainSteps.predictions, dcSteps.predictions, {}, info.valueRange);
-        result->stateFrames = buildFrames(plainSteps.states, dcSteps.states, {}, info.valueRange);
+        if (!request.computeGroundTruth || runTruth) {
+            // Shown before the ground truth is known (or without one).
+            buildFrames(model, plain, dc, {}, times, info.valueRange, cache.frames);
+            result->predictionFrames = cache.frames.predictions;
+            result->stateFrames = cache.frames.states;
+        }
     }
     dcscope::ReproductionRecord record;
     record.software = std::string("dcscope ") + dcscopeVersion();
@@ -603,6 +658,7 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         cache.truth = dcscope::computeGroundTruth(denoiser, noise, coarse.times(), options, progress);
         cache.truthSteps = {};
         cache.truthPlane.reset();
+        cache.truthScene.reset();
         if (!display.points)
             cache.truthPlane = dcscope::principalPlane(cache.truth.finePath.empty() ? cache.truth.states : cache.truth.finePath);
         if (!display.points) {
@@ -633,16 +689,25 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     result->groundTruthSeconds = cache.truthSeconds;
     result->groundTruthError = truth.error;
     result->groundTruthImages = cache.truthImages;
+    const auto addKeptGroundTruth = [&](const Projector& project) {
+        if (!cache.truthScene) {
+            TrajectoryScene truthScene;
+            truthScene.times = result->trajectoryScene.times;
+            addGroundTruth(truthScene, model, truth, project);
+            cache.truthScene = std::move(truthScene);
+        }
+        copyGroundTruth(result->trajectoryScene, *cache.truthScene);
+    };
     if (display.points) {
         result->groundTruthPaths = pathsOf(truth.states);
-        addGroundTruth(result->trajectoryScene, model, truth);
+        addKeptGroundTruth({});
     } else if (cache.truthPlane) {
         // Images: every trajectory on the two principal directions of the ground truth's path.
         const dcscope::PrincipalPlane plane = *cache.truthPlane;
         const Projector project = [plane](const at::Tensor& x) { return dcscope::projectOnto(plane, x); };
         result->trajectoryScene = trajectoryScene(model, plain, dc, times, compensated ? ratios : std::vector<double>{},
                                                   result->solverName, project);
-        addGroundTruth(result->trajectoryScene, model, truth, project);
+        addKeptGroundTruth(project);
     }
     result->plainError = errorCurve(plain, truth);
     result->compensatedError = errorCurve(dc, truth);
@@ -655,10 +720,9 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     result->plainRecord.mse = result->plainMse;
     result->compensatedRecord.mse = result->compensatedMse;
     if (!display.points) {
-        const RunSteps& dcSteps = compensated ? compensatedSteps : plainSteps;
-        result->predictionFrames =
-            buildFrames(plainSteps.predictions, dcSteps.predictions, cache.truthSteps.predictions, info.valueRange);
-        result->stateFrames = buildFrames(plainSteps.states, dcSteps.states, cache.truthSteps.states, info.valueRange);
+        buildFrames(model, plain, dc, cache.truthSteps, times, info.valueRange, cache.frames);
+        result->predictionFrames = cache.frames.predictions;
+        result->stateFrames = cache.frames.states;
     }
     result->modelCallsSaved = modelCallsSaved;
     return result;

@@ -822,8 +822,15 @@ QOpenGLFramebufferObject* TrajectoryGlView::runLineLayer(int step) {
     const QSize pixels(int(width() * ratio), int(height() * ratio));
     QOpenGLFramebufferObject* layer = m_glState->runLineLayers.insert(m_gl, content, index, pixels, false);
     const GLuint target = m_target;
-    if (before) {
-        copyFramebuffer(m_gl, before->handle(), layer->handle(), pixels);
+    beginLayer(layer, before);
+    drawRunLines(before ? step - 1 : 0, step);
+    bindTarget(target);
+    return layer;
+}
+
+void TrajectoryGlView::beginLayer(QOpenGLFramebufferObject* layer, QOpenGLFramebufferObject* start) {
+    if (start) {
+        copyFramebuffer(m_gl, start->handle(), layer->handle(), layer->size());
         bindTarget(layer->handle());
     } else {
         bindTarget(layer->handle());
@@ -831,9 +838,6 @@ QOpenGLFramebufferObject* TrajectoryGlView::runLineLayer(int step) {
         m_gl->glClear(GL_COLOR_BUFFER_BIT);
     }
     setStrokeBlending(Target::Layer);
-    drawRunLines(before ? step - 1 : 0, step);
-    bindTarget(target);
-    return layer;
 }
 
 void TrajectoryGlView::drawSolverLayers() {
@@ -913,16 +917,7 @@ GLuint TrajectoryGlView::solverLayer() {
     QOpenGLFramebufferObject* layer =
         m_glState->solverLayers.insert(m_gl, content, shownStep, QSize(int(width() * ratio), int(height() * ratio)), false);
     const GLuint target = m_target;
-    if (m_layers.plain || m_layers.compensated) {
-        QOpenGLFramebufferObject* runLines = runLineLayer(step());
-        copyFramebuffer(m_gl, runLines->handle(), layer->handle(), layer->size());
-        bindTarget(layer->handle());
-    } else {
-        bindTarget(layer->handle());
-        m_gl->glClearColor(0, 0, 0, 0);
-        m_gl->glClear(GL_COLOR_BUFFER_BIT);
-    }
-    setStrokeBlending(Target::Layer);
+    beginLayer(layer, m_layers.plain || m_layers.compensated ? runLineLayer(step()) : nullptr);
     drawSolverLayers();
     bindTarget(target);
     setStrokeBlending(Target::View);

@@ -204,6 +204,9 @@ private:
     /// draws, then `linesAbove` more segments, the rest as markers.
     void drawStrokeVertices(const void* vertices, int count, int linesBelow, int linesAbove, const std::function<void()>& between = {});
     void drawVelocityField();
+    /// Binds `layer` to draw into (premultiplied), starting from a copy of `start`, or
+    /// transparent when it is null.
+    void beginLayer(QOpenGLFramebufferObject* layer, QOpenGLFramebufferObject* start);
     /// The faint lines joining both runs' states from step `from` to step `to`.
     void drawRunLines(int from, int to);
     /// The run lines up to `step`, from a cache, built from the step before's when it is kept.

@@ -8,6 +8,8 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMenuBar>
+#include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRandomGenerator>
@@ -21,7 +23,9 @@
 #include <QStatusBar>
 #include <QVBoxLayout>
 
+#include <QCloseEvent>
 #include <cmath>
+#include <functional>
 #include <cstdio>
 #include <utility>
 
@@ -79,6 +83,30 @@ QString formatChange(double plainMse, double compensatedMse) {
     const double percent = 100.0 * (compensatedMse / plainMse - 1.0);
     return QStringLiteral("%1%2%").arg(percent < 0 ? QStringLiteral("−") : QStringLiteral("+")).arg(std::abs(percent), 0, 'f', 1);
 }
+
+/// Whether a model spec names a 2-D model before it is loaded: the built-in plane mixture or a
+/// mixture file (those a user shapes in the plane).
+bool namesPointModel(const QString& spec) {
+    return spec == QStringLiteral("builtin:gmm2d") || dcscope::isMixtureModelSpec(spec.toStdString());
+}
+
+/// The image models' trajectory view in a window of its own. Closing it runs `onClosed` (the
+/// main window unchecks View > Trajectories); it never keeps the application running alone.
+class TrajectoryWindow : public QWidget {
+public:
+    explicit TrajectoryWindow(std::function<void()> onClosed) : m_onClosed(std::move(onClosed)) {
+        setAttribute(Qt::WA_QuitOnClose, false);
+    }
+
+protected:
+    void closeEvent(QCloseEvent* event) override {
+        QWidget::closeEvent(event);
+        m_onClosed();
+    }
+
+private:
+    std::function<void()> m_onClosed;
+};
 
 QString runName(SamplingRun run) {
     switch (run) {
@@ -145,7 +173,52 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
         sampling = openSessionFile(options.sessionPath);
     else if (options.restoreLastSession)
         sampling = restoreLastSession();
+    placeTrajectoryView();
     if (!sampling && options.sampleOnStart) requestSampling();
+}
+
+void MainWindow::placeTrajectoryView() {
+    if (namesPointModel(m_modelCombo->currentData().toString())) {
+        m_viewStack->addWidget(m_trajectoryView);
+    } else {
+        auto window = std::make_unique<TrajectoryWindow>([this] { m_projectionAction->setChecked(false); });
+        window->setObjectName(QStringLiteral("trajectoryWindow"));
+        window->setWindowTitle(tr("dcscope: trajectories on the principal plane"));
+        auto* layout = new QVBoxLayout(window.get());
+        layout->setContentsMargins(0, 0, 0, 0);
+        layout->addWidget(m_trajectoryView);
+        window->resize(760, 720);
+        // The window's shortcuts (Ctrl+T back, undo, cancel, steps) work from here as well.
+        for (QAction* menuAction : menuBar()->actions())
+            if (menuAction->menu()) window->addActions(menuAction->menu()->actions());
+        m_trajectoryWindow = std::move(window);
+    }
+    showTrajectories(m_projectionAction->isChecked());
+}
+
+void MainWindow::showTrajectories(bool on) {
+    if (!m_trajectoryWindow) {
+        if (m_viewStack->indexOf(m_trajectoryView) >= 0)
+            m_viewStack->setCurrentWidget(on ? static_cast<QWidget*>(m_trajectoryView) : m_comparison);
+        return;
+    }
+    if (!on) {
+        m_trajectoryWindow->hide();
+    } else if (isVisible()) {  // otherwise showEvent opens it with this window
+        m_trajectoryWindow->show();
+        m_trajectoryWindow->raise();
+        m_trajectoryWindow->activateWindow();
+    }
+}
+
+bool MainWindow::stepFollowsTrajectoryView() const {
+    if (!m_trajectoryWindow) return m_viewStack->currentWidget() == m_trajectoryView;
+    return m_trajectoryWindow->isVisible() && !m_comparison->hasFrames();
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+    QMainWindow::showEvent(event);
+    if (m_trajectoryWindow && m_projectionAction->isChecked() && !m_trajectoryWindow->isVisible()) showTrajectories(true);
 }
 
 MainWindow::~MainWindow() {
@@ -304,8 +377,7 @@ QWidget* MainWindow::createCentralArea() {
     m_trajectoryView->setToolTip(tr("Drag to pan, wheel to zoom, Space plays, Left/Right step; hover a solver's state to inspect it"));
     m_viewStack = new QStackedWidget;
     m_viewStack->setObjectName(QStringLiteral("viewStack"));
-    m_viewStack->addWidget(m_comparison);
-    m_viewStack->addWidget(m_trajectoryView);
+    m_viewStack->addWidget(m_comparison);  // the trajectory view joins once the model is known
 
     m_ratioEditor = new RatioCurveEditor;
     m_ratioEditor->setObjectName(QStringLiteral("ratioEditor"));
@@ -381,8 +453,7 @@ void MainWindow::populateDevices() {
 
 void MainWindow::applyModelDefaults() {
     const QString spec = m_modelCombo->currentData().toString();
-    const bool points = spec == QStringLiteral("builtin:gmm2d") || dcscope::isMixtureModelSpec(spec.toStdString());
-    m_batchSpin->setValue(points ? kPointBatchSize : kImageBatchSize);
+    m_batchSpin->setValue(namesPointModel(spec) ? kPointBatchSize : kImageBatchSize);
 }
 
 void MainWindow::connectControls() {
@@ -694,8 +765,15 @@ void MainWindow::onModelLoaded(std::shared_ptr<const ModelSummary> summary) {
     const bool conditional = !summary->labels.isEmpty();
     m_classCombo->setEnabled(conditional);
     m_guidanceSpin->setEnabled(conditional);
-    const bool projected = m_projectionAction && m_projectionAction->isChecked();
-    m_viewStack->setCurrentWidget(summary->pointModel || projected ? static_cast<QWidget*>(m_trajectoryView) : m_comparison);
+    if (m_trajectoryWindow) {
+        if (summary->pointModel) m_projectionAction->setChecked(true);  // a 2-D model's only view
+        const QString placeholder = summary->pointModel ? tr("2-D samples: see the trajectory window (View > Trajectories, Ctrl+T)")
+                                                        : tr("No samples yet");
+        for (auto pane : {ComparisonView::Pane::Plain, ComparisonView::Pane::Compensated, ComparisonView::Pane::GroundTruth})
+            m_comparison->setPlaceholderText(pane, placeholder);
+    } else {
+        showTrajectories(summary->pointModel || m_projectionAction->isChecked());
+    }
     m_trajectoryView->clearScene();
     m_comparison->clearFrames();
     m_shownResult.reset();
@@ -835,11 +913,11 @@ void MainWindow::showErrorCurves(const SamplingResult& result) {
 }
 
 int MainWindow::shownStep() const {
-    return m_viewStack->currentWidget() == m_trajectoryView ? m_trajectoryView->step() : m_comparison->step();
+    return stepFollowsTrajectoryView() ? m_trajectoryView->step() : m_comparison->step();
 }
 
 void MainWindow::onStepShown(int step) {
-    const bool stepped = m_comparison->hasFrames() || m_viewStack->currentWidget() == m_trajectoryView;
+    const bool stepped = m_comparison->hasFrames() || stepFollowsTrajectoryView();
     m_errorChart->setHighlightedX(stepped ? double(step) : std::numeric_limits<double>::quiet_NaN());
 }
 
@@ -939,6 +1017,19 @@ void MainWindow::showSampleDetail(int index) {
     dialog->show();
 }
 
+QImage MainWindow::screenshot() {
+    QImage window = grab().toImage();
+    if (!m_trajectoryWindow || !m_trajectoryWindow->isVisible()) return window;
+    // The trajectory window to the right of this one, as they would stand side by side.
+    const QImage trajectories = m_trajectoryWindow->grab().toImage();
+    QImage both(window.width() + trajectories.width(), std::max(window.height(), trajectories.height()), QImage::Format_RGB32);
+    both.fill(palette().color(QPalette::Window).darker(150));
+    QPainter painter(&both);
+    painter.drawImage(0, 0, window);
+    painter.drawImage(window.width(), 0, trajectories);
+    return both;
+}
+
 void MainWindow::finishScreenshot(bool succeeded) {
     if (m_options.screenshotPath.isEmpty() || m_screenshotTaken) return;
     m_screenshotTaken = true;
@@ -946,7 +1037,7 @@ void MainWindow::finishScreenshot(bool succeeded) {
     if (succeeded) {
         // QSaveFile: a crash or a full disk mid-write leaves any previous screenshot intact.
         QSaveFile file(m_options.screenshotPath);
-        saved = file.open(QIODevice::WriteOnly) && grab().save(&file, "PNG") && file.commit();
+        saved = file.open(QIODevice::WriteOnly) && screenshot().save(&file, "PNG") && file.commit();
         if (!saved) std::fprintf(stderr, "dcscope: could not write %s\n", qPrintable(m_options.screenshotPath));
     }
     QCoreApplication::exit(saved ? 0 : 1);

@@ -27,6 +27,7 @@ class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QGroupBox;
+class QImage;
 class QLabel;
 class QMenu;
 class QProgressBar;
@@ -134,12 +135,23 @@ Q_SIGNALS:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void showEvent(QShowEvent* event) override;
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
 
 private:
     QWidget* createControlPanel();
     QWidget* createCentralArea();
+    /// Puts the trajectory view where the starting model needs it: in the panes' place for a 2-D
+    /// model (its only view), in a window of its own for an image model. A window holding an
+    /// OpenGL widget, even a hidden one, has Qt compose every repaint of every widget through
+    /// OpenGL; on a software renderer that takes the cores the model needs.
+    void placeTrajectoryView();
+    /// Shows or hides the trajectory view wherever it was placed.
+    void showTrajectories(bool on);
+    /// Whether the trajectory view is the one choosing the step shown: in the panes' place, or in
+    /// its own window beside panes without frames (2-D models have none).
+    bool stepFollowsTrajectoryView() const;
     void connectControls();
     void populateModels(const Options& options);
     void populateDevices();
@@ -175,6 +187,8 @@ private:
     void setRunning(bool running);
     QString resultStatus(const SamplingResult& result) const;
     void finishScreenshot(bool succeeded);
+    /// This window, with the trajectory window beside it where that is open.
+    QImage screenshot();
     void showSampleDetail(int index);
 
     // main_window_actions.cpp
@@ -278,6 +292,7 @@ private:
     QStackedWidget* m_viewStack = nullptr;
     ComparisonView* m_comparison = nullptr;
     TrajectoryGlView* m_trajectoryView = nullptr;
+    std::unique_ptr<QWidget> m_trajectoryWindow;  // holds the view for image models; null when it is in the panes' place
     RatioCurveEditor* m_ratioEditor = nullptr;
     ErrorChart* m_errorChart = nullptr;
     QGroupBox* m_errorBox = nullptr;

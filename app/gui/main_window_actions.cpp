@@ -167,8 +167,9 @@ void MainWindow::createMenus() {
     projection->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
     projection->setToolTip(tr("Every trajectory projected on the two principal directions of the ground truth's path"));
     connect(projection, &QAction::toggled, this, [this](bool on) {
-        if (m_shownResult && !m_shownResult->plainPaths.isEmpty()) return;  // 2-D models always show it
-        m_viewStack->setCurrentWidget(on ? static_cast<QWidget*>(m_trajectoryView) : m_comparison);
+        // In the panes' place a 2-D model always shows it (it has no images).
+        if (!m_trajectoryWindow && m_shownResult && !m_shownResult->plainPaths.isEmpty()) return;
+        showTrajectories(on);
         if (on && m_shownResult) m_trajectoryView->setScene(m_shownResult->trajectoryScene, true);
     });
     m_projectionAction = projection;
@@ -862,6 +863,7 @@ bool MainWindow::restoreLastSession() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (m_trajectoryWindow) m_trajectoryWindow->hide();
     if (m_options.restoreGeometry) saveWindowState();
     if (m_options.restoreLastSession && m_options.screenshotPath.isEmpty()) {
         QDir().mkpath(QFileInfo(lastSessionPath()).absolutePath());

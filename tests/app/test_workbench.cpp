@@ -2,6 +2,7 @@
 // model, under Xvfb.
 #include <QtTest/QtTest>
 
+#include <QAction>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -10,6 +11,7 @@
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QTemporaryDir>
+#include <QWindow>
 
 #include "support/cli_runner.h"
 #include "comparison_view.h"
@@ -454,8 +456,13 @@ private Q_SLOTS:
         QVERIFY(!scene.density.isValid());  // an image mixture has no 2-D density to draw
         // The final plain and DC states differ on the plane as they do in the images.
         QVERIFY(scene.plain[0][10] != scene.compensated[0][10]);
-        QTest::keyClick(&window, Qt::Key_T, Qt::ControlModifier);
+        // The view has a window of its own: OpenGL stays out of the main window, whose every
+        // repaint it would otherwise compose.
         auto* view = child<TrajectoryGlView>(window, "trajectoryView");
+        QVERIFY(view->window() != &window);
+        QVERIFY(!view->isVisible());
+        QCOMPARE(window.windowHandle()->surfaceType(), QSurface::RasterSurface);
+        QTest::keyClick(&window, Qt::Key_T, Qt::ControlModifier);
         QTRY_VERIFY(view->isVisible());
         QCOMPARE(view->scene().particles(), 16);
         // Clicking a solver state opens that sample's images at that step.
@@ -471,8 +478,17 @@ private Q_SLOTS:
         QTRY_VERIFY((dialog = window.findChild<SampleDetailDialog*>()) != nullptr);
         QVERIFY2(dialog->description().contains(QStringLiteral("Sample %1 ").arg(particle)), qPrintable(dialog->description()));
         QVERIFY(dialog->description().contains(QStringLiteral("t_4")));
-        QTest::keyClick(&window, Qt::Key_T, Qt::ControlModifier);
-        QTRY_VERIFY(child<ComparisonView>(window, "comparisonView")->isVisible());
+        QVERIFY(child<ComparisonView>(window, "comparisonView")->isVisible());  // beside it all along
+        dialog->close();
+        // Ctrl+T in the trajectory window closes it again; so does closing it, which unchecks the action.
+        QTest::keyClick(view, Qt::Key_T, Qt::ControlModifier);
+        QTRY_VERIFY(!view->isVisible());
+        auto* projection = child<QAction>(window, "trajectoryProjectionAction");
+        QVERIFY(!projection->isChecked());
+        projection->setChecked(true);
+        QTRY_VERIFY(view->isVisible());
+        view->window()->close();
+        QVERIFY(!projection->isChecked());
     }
 };
 

@@ -1017,8 +1017,10 @@ void TrajectoryGlView::drawOverlay() {
     ImGui::SetNextWindowPos(ImVec2(8, 8), ImGuiCond_FirstUseEver);
     ImGui::SetNextWindowBgAlpha(0.85f);
     if (ImGui::Begin("Trajectories", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
-        ImGui::Checkbox("density p_t", &m_layers.density);
-        ImGui::Checkbox("velocity field (direction of the flow)", &m_layers.velocity);
+        if (m_scene.density.isValid()) {  // both come from the plane's mixture; image scenes have none
+            ImGui::Checkbox("density p_t", &m_layers.density);
+            ImGui::Checkbox("velocity field (direction of the flow)", &m_layers.velocity);
+        }
         ImGui::Checkbox("ground truth (every fine step)", &m_layers.groundTruth);
         ImGui::Checkbox("plain solver", &m_layers.plain);
         ImGui::Checkbox("DC solver", &m_layers.compensated);

@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include <QCheckBox>
+#include <QCloseEvent>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDoubleSpinBox>
@@ -23,10 +24,9 @@
 #include <QStatusBar>
 #include <QVBoxLayout>
 
-#include <QCloseEvent>
 #include <cmath>
-#include <functional>
 #include <cstdio>
+#include <functional>
 #include <utility>
 
 #include "comparison_view.h"

@@ -192,6 +192,7 @@ void MainWindow::placeTrajectoryView() {
         for (QAction* menuAction : menuBar()->actions())
             if (menuAction->menu()) window->addActions(menuAction->menu()->actions());
         m_trajectoryWindow = std::move(window);
+        if (m_options.restoreGeometry) restoreTrajectoryWindowGeometry();
     }
     showTrajectories(m_projectionAction->isChecked());
 }

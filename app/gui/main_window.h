@@ -226,6 +226,9 @@ private:
     ResearchContext researchContext() const;
     void restoreWindowState();
     void saveWindowState();
+    /// Where the user left the trajectory window (placeTrajectoryView creates it later than the
+    /// main window's own state is restored).
+    void restoreTrajectoryWindowGeometry();
     bool restoreLastSession();
 
     InferenceController m_controller;

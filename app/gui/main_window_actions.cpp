@@ -62,6 +62,7 @@ constexpr const char* kGeometryKey = "window/geometry";
 constexpr const char* kStateKey = "window/state";
 constexpr const char* kMainSplitterKey = "window/mainSplitter";
 constexpr const char* kCentralSplitterKey = "window/centralSplitter";
+constexpr const char* kTrajectoryGeometryKey = "window/trajectoryGeometry";  // image models' trajectory window
 const QString kSessionFilter = QStringLiteral("dcscope sessions (*.dcscope.json);;JSON (*.json)");
 const QString kRatioFilter = QStringLiteral("Ratio files (*.json)");
 const QString kPngFilter = QStringLiteral("PNG images (*.png)");
@@ -846,6 +847,13 @@ void MainWindow::saveWindowState() {
     settings.setValue(QLatin1String(kStateKey), saveState());
     settings.setValue(QLatin1String(kMainSplitterKey), m_mainSplitter->saveState());
     settings.setValue(QLatin1String(kCentralSplitterKey), m_centralSplitter->saveState());
+    if (m_trajectoryWindow) settings.setValue(QLatin1String(kTrajectoryGeometryKey), m_trajectoryWindow->saveGeometry());
+}
+
+void MainWindow::restoreTrajectoryWindowGeometry() {
+    const QSettings settings;
+    if (m_trajectoryWindow && settings.contains(QLatin1String(kTrajectoryGeometryKey)))
+        m_trajectoryWindow->restoreGeometry(settings.value(QLatin1String(kTrajectoryGeometryKey)).toByteArray());
 }
 
 bool MainWindow::restoreLastSession() {

@@ -490,6 +490,29 @@ private Q_SLOTS:
         view->window()->close();
         QVERIFY(!projection->isChecked());
     }
+
+    void theTrajectoryWindowReopensWhereItWasLeft() {
+        MainWindow::Options options = imageModel();
+        options.sampleOnStart = false;
+        options.restoreGeometry = true;
+        options.trajectories = true;  // opened with the window
+        const QSize chosen(612, 534);
+        {
+            MainWindow window(options);
+            window.show();
+            auto* view = child<TrajectoryGlView>(window, "trajectoryView");
+            QTRY_VERIFY(view->isVisible());
+            view->window()->resize(chosen);
+            QTRY_COMPARE(view->window()->size(), chosen);
+            window.close();  // saves the windows' state, and takes the trajectory window with it
+            QVERIFY(!view->isVisible());
+        }
+        MainWindow reopened(options);
+        reopened.show();
+        auto* view = child<TrajectoryGlView>(reopened, "trajectoryView");
+        QTRY_VERIFY(view->isVisible());
+        QCOMPARE(view->window()->size(), chosen);
+    }
 };
 
 QTEST_MAIN(TestWorkbench)

@@ -72,10 +72,12 @@ std::array<float, 9> affine(double scaleX, double scaleY, double offsetX, double
 
 /// Cached layers of one content (scene, view, mixture), one framebuffer per index (the step or
 /// the time shown). A miss drops the layers of any other content, which are never shown again,
-/// and the least recently used beyond its capacity; their framebuffers are reused.
+/// and the least recently used beyond its capacity; their framebuffers are kept as spares and
+/// reused, as allocating one costs about 2 ms at 800x800 on a software renderer.
 class LayerCache {
 public:
-    explicit LayerCache(size_t capacity) : m_capacity(std::max<size_t>(capacity, 2)) {}
+    /// `linear`: its layers are filtered when scaled.
+    LayerCache(size_t capacity, bool linear) : m_capacity(std::max<size_t>(capacity, 2)), m_linear(linear) {}
 
     /// The layer of `content` at `index`, or null.
     QOpenGLFramebufferObject* find(const QString& content, const QString& index) {
@@ -87,31 +89,41 @@ public:
         return nullptr;
     }
 
-    /// A layer of `size` to draw `content` at `index` into; `linear`: filtered when scaled.
-    QOpenGLFramebufferObject* insert(QOpenGLFunctions_3_3_Core* gl, const QString& content, const QString& index, QSize size, bool linear) {
-        std::vector<std::unique_ptr<QOpenGLFramebufferObject>> spare;
+    /// A layer of `size` to draw `content` at `index` into.
+    QOpenGLFramebufferObject* insert(QOpenGLFunctions_3_3_Core* gl, const QString& content, const QString& index, QSize size) {
+        ++m_inserts;
+        m_lastSize = size;
         const auto drop = [&](std::vector<Entry>::iterator entry) {
-            spare.push_back(std::move(entry->framebuffer));
+            m_spare.push_back(std::move(entry->framebuffer));
             return m_entries.erase(entry);
         };
         for (auto entry = m_entries.begin(); entry != m_entries.end();) entry = entry->content != content ? drop(entry) : entry + 1;
-        const size_t layerBytes = size_t(std::max(1, size.width())) * size_t(std::max(1, size.height())) * 4;
-        const size_t capacity = std::min(m_capacity, std::max<size_t>(2, kLayerCacheBytes / layerBytes));
-        while (m_entries.size() >= capacity)
+        while (m_entries.size() >= capacity(size))
             drop(std::min_element(m_entries.begin(), m_entries.end(), [](const Entry& a, const Entry& b) { return a.lastUse < b.lastUse; }));
+        // Spares of another size (the view was resized) are never used again.
+        m_spare.erase(std::remove_if(m_spare.begin(), m_spare.end(), [&](const auto& framebuffer) { return framebuffer->size() != size; }),
+                      m_spare.end());
         Entry entry{content, index, nullptr, ++m_clock};
-        for (auto& framebuffer : spare)
-            if (!entry.framebuffer && framebuffer && framebuffer->size() == size) entry.framebuffer = std::move(framebuffer);
-        if (!entry.framebuffer) {
-            entry.framebuffer = std::make_unique<QOpenGLFramebufferObject>(size);
-            gl->glBindTexture(GL_TEXTURE_2D, entry.framebuffer->texture());
-            gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, linear ? GL_LINEAR : GL_NEAREST);
-            gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, linear ? GL_LINEAR : GL_NEAREST);
-            gl->glBindTexture(GL_TEXTURE_2D, 0);
+        if (!m_spare.empty()) {
+            entry.framebuffer = std::move(m_spare.back());
+            m_spare.pop_back();
+        } else {
+            entry.framebuffer = allocate(gl, size);
         }
         m_entries.push_back(std::move(entry));
         return m_entries.back().framebuffer.get();
     }
+
+    /// Allocates one spare layer of the size last inserted while the cache is below its
+    /// capacity, so that later misses find one; whether it did.
+    bool growSpares(QOpenGLFunctions_3_3_Core* gl) {
+        if (m_lastSize.isEmpty() || m_entries.size() + m_spare.size() >= capacity(m_lastSize)) return false;
+        m_spare.push_back(allocate(gl, m_lastSize));
+        return true;
+    }
+
+    /// How many layers were drawn anew so far.
+    qint64 inserts() const { return m_inserts; }
 
 private:
     struct Entry {
@@ -120,9 +132,28 @@ private:
         std::unique_ptr<QOpenGLFramebufferObject> framebuffer;
         qint64 lastUse = 0;
     };
+
+    size_t capacity(QSize size) const {
+        const size_t layerBytes = size_t(std::max(1, size.width())) * size_t(std::max(1, size.height())) * 4;
+        return std::min(m_capacity, std::max<size_t>(2, kLayerCacheBytes / layerBytes));
+    }
+
+    std::unique_ptr<QOpenGLFramebufferObject> allocate(QOpenGLFunctions_3_3_Core* gl, QSize size) const {
+        auto framebuffer = std::make_unique<QOpenGLFramebufferObject>(size);
+        gl->glBindTexture(GL_TEXTURE_2D, framebuffer->texture());
+        gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, m_linear ? GL_LINEAR : GL_NEAREST);
+        gl->glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, m_linear ? GL_LINEAR : GL_NEAREST);
+        gl->glBindTexture(GL_TEXTURE_2D, 0);
+        return framebuffer;
+    }
+
     size_t m_capacity;
+    bool m_linear;
     std::vector<Entry> m_entries;
+    std::vector<std::unique_ptr<QOpenGLFramebufferObject>> m_spare;
+    QSize m_lastSize;
     qint64 m_clock = 0;
+    qint64 m_inserts = 0;
 };
 
 /// Copies `from` into `to` (the same size): memory copied, no pass of a shader.
@@ -140,27 +171,28 @@ struct TrajectoryGlView::GlState {
     GlProgram strokes;
     GlProgram layer;
     GlProgram scene;
-    // The ground-truth paths, drawn once per scene, pan and zoom into a texture: playback and
-    // hovering then cost a textured quad instead of every fine segment again.
+    // The ground-truth paths, drawn once per scene, pan and zoom into a texture: every run-line
+    // layer starts from a copy of it instead of every fine segment again.
     std::unique_ptr<QOpenGLFramebufferObject> pathLayer;
     QPointF pathLayerCentre;        // the view it was drawn for
     double pathLayerUnitsPerPixel = 0;
     int pathLayerVersion = -1;
     // The density, drawn into a coarser texture once per time, mixture, pan and zoom.
-    LayerCache densityLayers{kCachedLayers};
+    LayerCache densityLayers{kCachedLayers, true};
     // The solver layers (transparent, premultiplied), one texture per step shown, kept while the
     // scene, the view and the layers stay: playback and a dragged mode redraw only the density
     // under them.
-    LayerCache solverLayers{kCachedSolverLayers};
-    // The faint lines of both runs up to a step (the part of a solver layer below the ground
-    // truth): the next step's are these plus one segment per particle and run, so stepping or
-    // playing forward draws 2 x particles segments per new step instead of all of them.
-    LayerCache runLineLayers{kCachedRunLineLayers};
+    LayerCache solverLayers{kCachedSolverLayers, false};
+    // The ground-truth paths and over them the faint lines of both runs up to a step (the part of
+    // a solver layer that the markers and error segments lie on): the next step's are these plus
+    // one segment per particle and run, so stepping or playing forward draws 2 x particles
+    // segments per new step, and copies memory, instead of every line and a textured pass.
+    LayerCache runLineLayers{kCachedRunLineLayers, false};
     // The scene composed (everything below the mode handles and the overlay), one per state
     // shown: a frame in which only the mouse or the panel changed (hovering, the inspector), or
     // that shows a step or time seen before, copies it; a pan or zoom moves and scales the last
     // one drawn until the gesture settles.
-    LayerCache sceneLayers{kCachedLayers};
+    LayerCache sceneLayers{kCachedLayers, false};
     QOpenGLFramebufferObject* lastSceneLayer = nullptr;  // in sceneLayers, or gone with an insert
     QString lastSceneState;  // sceneState() when drawn
     QPointF lastSceneCentre;  // and its view
@@ -689,7 +721,7 @@ GLuint TrajectoryGlView::densityLayer(double alpha, double sigma) {
     const int downsample = densityDownsample();
     const QSize coarse(std::max(1, (pixels.width() + downsample - 1) / downsample), std::max(1, (pixels.height() + downsample - 1) / downsample));
     // Filtered up smoothly.
-    QOpenGLFramebufferObject* layer = m_glState->densityLayers.insert(m_gl, content, time, coarse, true);
+    QOpenGLFramebufferObject* layer = m_glState->densityLayers.insert(m_gl, content, time, coarse);
     const GLuint target = m_target;
     m_gl->glBindFramebuffer(GL_FRAMEBUFFER, layer->handle());
     m_gl->glViewport(0, 0, coarse.width(), coarse.height());
@@ -747,25 +779,17 @@ void TrajectoryGlView::useStrokeProgram() {
     m_gl->glUniform1f(program.uniform("pointSize"), 1.0f);
 }
 
-void TrajectoryGlView::drawStrokeVertices(const void* vertices, int count, int linesBelow, int linesAbove,
-                                          const std::function<void()>& between) {
+void TrajectoryGlView::drawStrokeVertices(const void* vertices, int count, int lines) {
     // One upload per call: re-specifying a buffer that a queued draw still reads makes a
     // software renderer finish that draw first.
-    if (count > 0) {
-        useStrokeBuffer(m_glState->dynamicBuffer.name());
-        m_gl->glBufferData(GL_ARRAY_BUFFER, GLsizeiptr(count * sizeof(Vertex)), vertices, GL_STREAM_DRAW);
-    }
-    if (linesBelow > 0) m_gl->glDrawArrays(GL_LINES, 0, linesBelow);
-    if (between) {
-        between();
-        useStrokeProgram();
-        useStrokeBuffer(m_glState->dynamicBuffer.name());
-    }
-    if (linesAbove > 0) m_gl->glDrawArrays(GL_LINES, linesBelow, linesAbove);
-    if (count > linesBelow + linesAbove) {
+    if (count <= 0) return;
+    useStrokeBuffer(m_glState->dynamicBuffer.name());
+    m_gl->glBufferData(GL_ARRAY_BUFFER, GLsizeiptr(count * sizeof(Vertex)), vertices, GL_STREAM_DRAW);
+    if (lines > 0) m_gl->glDrawArrays(GL_LINES, 0, lines);
+    if (count > lines) {
         m_gl->glUniform1i(m_glState->strokes.uniform("roundPoints"), 1);
         m_gl->glUniform1f(m_glState->strokes.uniform("pointSize"), float(6.0 * devicePixelRatioF()));
-        m_gl->glDrawArrays(GL_POINTS, linesBelow + linesAbove, count - linesBelow - linesAbove);
+        m_gl->glDrawArrays(GL_POINTS, lines, count - lines);
     }
 }
 
@@ -791,7 +815,7 @@ void TrajectoryGlView::drawVelocityField() {
             }
         }
     useStrokeProgram();
-    drawStrokeVertices(vertices.data(), int(vertices.size()), int(vertices.size()), 0);
+    drawStrokeVertices(vertices.data(), int(vertices.size()), int(vertices.size()));
 }
 
 void TrajectoryGlView::drawRunLines(int from, int to) {
@@ -810,7 +834,7 @@ void TrajectoryGlView::drawRunLines(int from, int to) {
             }
         }
     useStrokeProgram();
-    drawStrokeVertices(vertices.data(), int(vertices.size()), int(vertices.size()), 0);
+    drawStrokeVertices(vertices.data(), int(vertices.size()), int(vertices.size()));
 }
 
 QOpenGLFramebufferObject* TrajectoryGlView::runLineLayer(int step) {
@@ -820,9 +844,12 @@ QOpenGLFramebufferObject* TrajectoryGlView::runLineLayer(int step) {
     QOpenGLFramebufferObject* before = step > 0 ? m_glState->runLineLayers.find(content, QString::number(step - 1)) : nullptr;
     const qreal ratio = devicePixelRatioF();
     const QSize pixels(int(width() * ratio), int(height() * ratio));
-    QOpenGLFramebufferObject* layer = m_glState->runLineLayers.insert(m_gl, content, index, pixels, false);
+    QOpenGLFramebufferObject* layer = m_glState->runLineLayers.insert(m_gl, content, index, pixels);
     const GLuint target = m_target;
-    beginLayer(layer, before);
+    if (before)
+        beginLayer(layer, before);
+    else
+        beginLayerWithPaths(layer);
     drawRunLines(before ? step - 1 : 0, step);
     bindTarget(target);
     return layer;
@@ -841,8 +868,8 @@ void TrajectoryGlView::beginLayer(QOpenGLFramebufferObject* layer, QOpenGLFrameb
 }
 
 void TrajectoryGlView::drawSolverLayers() {
-    // Over the faint run lines (copied in): the selected particle's whole paths, the ground
-    // truth, the error segments and the markers at the shown step.
+    // Over the ground truth and the faint run lines (copied in): the selected particle's whole
+    // paths, the error segments and the markers at the shown step.
     const int k = step();
     std::vector<Vertex> vertices;
     const auto addSelectedPath = [&](const QVector<QVector<QPointF>>& run, const Rgba& colour) {
@@ -867,18 +894,15 @@ void TrajectoryGlView::drawSolverLayers() {
     };
     if (m_layers.plain) addSelectedPath(m_scene.plain, kPlainColour);
     if (m_layers.compensated) addSelectedPath(m_scene.compensated, kCompensatedColour);
-    const int selectedLines = int(vertices.size());
     if (m_layers.errors) {
         if (m_layers.plain) addErrors(m_scene.plain);
         if (m_layers.compensated) addErrors(m_scene.compensated);
     }
-    const int errorLines = int(vertices.size()) - selectedLines;
+    const int lines = int(vertices.size());
     if (m_layers.plain) addMarkers(m_scene.plain, kPlainColour);
     if (m_layers.compensated) addMarkers(m_scene.compensated, kCompensatedColour);
     useStrokeProgram();
-    drawStrokeVertices(vertices.data(), int(vertices.size()), selectedLines, errorLines, [&] {
-        if (m_layers.groundTruth && !m_glState->pathFirst.empty()) drawPathLayer(Target::Layer);
-    });
+    drawStrokeVertices(vertices.data(), int(vertices.size()), lines);
 }
 
 QString TrajectoryGlView::viewKey() const {
@@ -915,9 +939,9 @@ GLuint TrajectoryGlView::solverLayer() {
     if (QOpenGLFramebufferObject* layer = m_glState->solverLayers.find(content, shownStep)) return layer->texture();
     const qreal ratio = devicePixelRatioF();
     QOpenGLFramebufferObject* layer =
-        m_glState->solverLayers.insert(m_gl, content, shownStep, QSize(int(width() * ratio), int(height() * ratio)), false);
+        m_glState->solverLayers.insert(m_gl, content, shownStep, QSize(int(width() * ratio), int(height() * ratio)));
     const GLuint target = m_target;
-    beginLayer(layer, m_layers.plain || m_layers.compensated ? runLineLayer(step()) : nullptr);
+    beginLayer(layer, runLineLayer(step()));
     drawSolverLayers();
     bindTarget(target);
     setStrokeBlending(Target::View);
@@ -965,40 +989,43 @@ void TrajectoryGlView::drawModeHandles() {
     for (int i = 0; i < mixture.means.size(); ++i)
         vertices.push_back({float(mixture.means[i].x()), float(mixture.means[i].y()), i == m_selectedMode ? kSelectedModeColour : kModeColour});
     useStrokeProgram();
-    drawStrokeVertices(vertices.data(), int(vertices.size()), rings, 0);
+    drawStrokeVertices(vertices.data(), int(vertices.size()), rings);
 }
 
-void TrajectoryGlView::drawPathLayer(Target target) {
+void TrajectoryGlView::beginLayerWithPaths(QOpenGLFramebufferObject* layer) {
+    GlState& gl = *m_glState;
+    if (!m_layers.groundTruth || gl.pathFirst.empty()) {
+        beginLayer(layer, nullptr);
+        return;
+    }
     const qreal ratio = devicePixelRatioF();
     const QSize pixels(int(width() * ratio), int(height() * ratio));
-    GlState& gl = *m_glState;
     const bool sameContent = gl.pathLayer && gl.pathLayer->size() == pixels && gl.pathLayerVersion == m_pathsVersion;
     const bool sameView = sameContent && gl.pathLayerCentre == m_centre && gl.pathLayerUnitsPerPixel == m_unitsPerPixel;
     // While the user pans or zooms, the layer drawn for the view before is moved and scaled
     // with it (redrawing every fine segment costs several frames on a software renderer); it is
     // redrawn sharp once the gesture settles.
-    if (!sameView && !(sameContent && gestureInProgress())) {
+    if (!sameView && sameContent && gestureInProgress()) {
+        beginLayer(layer, nullptr);
+        composeLayer(gl.pathLayer->texture(), Compose::Over, Target::Layer, placementOf(gl.pathLayerCentre, gl.pathLayerUnitsPerPixel));
+        m_settleTimer.start();
+        return;
+    }
+    if (!sameView) {
         if (!gl.pathLayer || gl.pathLayer->size() != pixels) gl.pathLayer = std::make_unique<QOpenGLFramebufferObject>(pixels);
-        const GLuint outer = m_target;
         bindTarget(gl.pathLayer->handle());
         m_gl->glClearColor(0, 0, 0, 0);
         m_gl->glClear(GL_COLOR_BUFFER_BIT);
         setStrokeBlending(Target::Layer);
+        useStrokeProgram();
         useStrokeBuffer(gl.pathBuffer.name());
         m_gl->glMultiDrawArrays(GL_LINE_STRIP, gl.pathFirst.data(), gl.pathCount.data(), GLsizei(gl.pathFirst.size()));
-        bindTarget(outer);
         gl.pathLayerCentre = m_centre;
         gl.pathLayerUnitsPerPixel = m_unitsPerPixel;
         gl.pathLayerVersion = m_pathsVersion;
-        composeLayer(gl.pathLayer->texture(), Compose::Over, target);
-        return;
     }
-    if (sameView) {
-        composeLayer(gl.pathLayer->texture(), Compose::Over, target);
-        return;
-    }
-    composeLayer(gl.pathLayer->texture(), Compose::Over, target, placementOf(gl.pathLayerCentre, gl.pathLayerUnitsPerPixel));
-    m_settleTimer.start();
+    // The paths over a transparent layer are the path layer itself: a copy, not a pass.
+    beginLayer(layer, gl.pathLayer.get());
 }
 
 bool TrajectoryGlView::gestureInProgress() const {
@@ -1182,6 +1209,13 @@ void TrajectoryGlView::paintGL() {
     // translucent alpha there shows as false colours along lines).
     const GLuint view = defaultFramebufferObject();
     GlState& gl = *m_glState;
+    const std::array<LayerCache*, 4> caches{&gl.sceneLayers, &gl.solverLayers, &gl.runLineLayers, &gl.densityLayers};
+    const auto layersDrawn = [&] {
+        qint64 inserts = 0;
+        for (const LayerCache* cache : caches) inserts += cache->inserts();
+        return inserts;
+    };
+    const qint64 layersDrawnBefore = layersDrawn();
     const QString state = sceneState();
     if (gestureInProgress()) {
         bindTarget(view);
@@ -1201,7 +1235,7 @@ void TrajectoryGlView::paintGL() {
         const QString content = densityContent() + QLatin1Char('|') + solverLayersState();
         QOpenGLFramebufferObject* scene = gl.sceneLayers.find(content, state);
         if (!scene) {
-            scene = gl.sceneLayers.insert(m_gl, content, state, pixels, false);
+            scene = gl.sceneLayers.insert(m_gl, content, state, pixels);
             bindTarget(scene->handle());
             drawScene();
         }
@@ -1224,6 +1258,11 @@ void TrajectoryGlView::paintGL() {
         m_stateImages.uploaded = true;
     }
     drawOverlay();
+    // A frame that drew no layer anew has time to spare: one more spare layer then spares a
+    // later frame that steps to an unseen state its allocation.
+    if (layersDrawn() == layersDrawnBefore)
+        for (LayerCache* cache : caches)
+            if (cache->growSpares(m_gl)) break;
     m_frameTimes.push_back(frame.nsecsElapsed() / 1e6);
 }
 

@@ -200,21 +200,23 @@ private:
     /// The solver layers over the density (0: none) in one pass, opaque.
     void composeScene(unsigned int density, unsigned int solvers, const std::array<float, 4>& placement = {1, 1, 0, 0});
     void useStrokeProgram();
-    /// Draws `count` stroke vertices: `linesBelow` of them as segments, then what `between`
-    /// draws, then `linesAbove` more segments, the rest as markers.
-    void drawStrokeVertices(const void* vertices, int count, int linesBelow, int linesAbove, const std::function<void()>& between = {});
+    /// Draws `count` stroke vertices: the first `lines` of them as segments, the rest as markers.
+    void drawStrokeVertices(const void* vertices, int count, int lines);
     void drawVelocityField();
     /// Binds `layer` to draw into (premultiplied), starting from a copy of `start`, or
     /// transparent when it is null.
     void beginLayer(QOpenGLFramebufferObject* layer, QOpenGLFramebufferObject* start);
     /// The faint lines joining both runs' states from step `from` to step `to`.
     void drawRunLines(int from, int to);
-    /// The run lines up to `step`, from a cache, built from the step before's when it is kept.
+    /// Binds `layer` to draw into, starting from the ground-truth paths (every fine segment, drawn
+    /// once per scene and view into a layer of their own) when they are shown.
+    void beginLayerWithPaths(QOpenGLFramebufferObject* layer);
+    /// Over the ground-truth paths, the run lines up to `step`, from a cache, built from the step
+    /// before's when it is kept.
     QOpenGLFramebufferObject* runLineLayer(int step);
-    /// Over the run lines: the selected particle's paths, the ground-truth paths, the error
-    /// segments and the markers at the shown step.
+    /// Over the run lines: the selected particle's paths, the error segments and the markers at
+    /// the shown step.
     void drawSolverLayers();
-    void drawPathLayer(Target target);
     /// The solver layers' texture at the shown step, from a per-step cache (transparent,
     /// premultiplied); the cache's content key.
     unsigned int solverLayer();

@@ -390,9 +390,17 @@ private Q_SLOTS:
         QVERIFY(frame() != redrawn);
     }
 
+    void runLinesBuiltStepByStepAreThoseDrawnAtOnce_data() {
+        QTest::addColumn<bool>("groundTruth");
+        QTest::newRow("run lines alone") << false;
+        QTest::newRow("over the ground-truth paths") << true;
+    }
+
     void runLinesBuiltStepByStepAreThoseDrawnAtOnce() {
         // 60 particles over 4 steps whose plain and DC paths cross one another: a layer built
-        // from the step before's (stepping forward) must equal one drawn whole (a jump).
+        // from the step before's (stepping forward) must equal one drawn whole (a jump), also
+        // when it starts from the ground-truth paths' layer.
+        QFETCH(bool, groundTruth);
         TrajectoryScene scene = twoModes();
         const int steps = 4;
         scene.times = {1.0, 0.75, 0.5, 0.25, 0.001};
@@ -417,7 +425,8 @@ private Q_SLOTS:
         }
         scene.groundTruthFine = {scene.groundTruthFine.front()};
         TrajectoryGlView::Layers layers;
-        layers.density = layers.errors = layers.groundTruth = false;
+        layers.density = layers.errors = false;
+        layers.groundTruth = groundTruth;
         m_view->setLayers(layers);
         m_view->setScene(scene);
         for (int k = 0; k <= steps; ++k) {

@@ -13,7 +13,7 @@
 /// every core. A no-op where the platform has no per-thread priority.
 inline void lowerThisThreadsPriority() {
 #ifdef __linux__
-    constexpr int kBackgroundNice = 10;
+    constexpr int kBackgroundNice = 19;
     const auto thread = static_cast<id_t>(::syscall(SYS_gettid));
     const int current = ::getpriority(PRIO_PROCESS, thread);
     if (current < kBackgroundNice) ::setpriority(PRIO_PROCESS, thread, kBackgroundNice);

@@ -4,6 +4,13 @@
 
 #include <ATen/ATen.h>
 
+#ifdef __linux__
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "dcscope/gaussian_mixture_model.h"
 #include "dcscope/ground_truth.h"
 #include "dcscope/guided_denoiser.h"
@@ -293,6 +300,30 @@ private Q_SLOTS:
         QCOMPARE(cancelled.first().first().toInt(), id);
         QCOMPARE(finished.count(), 0);
         QVERIFY(argument<StepUpdate>(progress, progress.count() - 1)->step < endlessRequest().solver.steps);
+    }
+
+    void modelThreadsGiveWayToTheWindow() {
+#ifdef __linux__
+        InferenceController controller;
+        QSignalSpy progress(&controller, &InferenceController::stepProgress);
+        controller.submit(endlessRequest());
+        QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 0, 60000);
+        // The inference thread, by the name the controller gives it (the kernel keeps 15 bytes).
+        pid_t inference = 0;
+        for (const QString& task : QDir(QStringLiteral("/proc/self/task")).entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+            QFile comm(QStringLiteral("/proc/self/task/%1/comm").arg(task));
+            if (comm.open(QIODevice::ReadOnly) && comm.readAll().trimmed() == QByteArray("dcscope-inference").left(15))
+                inference = pid_t(task.toInt());
+        }
+        QVERIFY(inference > 0);
+        QCOMPARE(::sched_getscheduler(inference), SCHED_IDLE);
+        QCOMPARE(::getpriority(PRIO_PROCESS, id_t(inference)), 19);
+        // This thread, the window's, keeps the normal policy.
+        QCOMPARE(::sched_getscheduler(pid_t(::syscall(SYS_gettid))), SCHED_OTHER);
+        controller.cancel();
+#else
+        QSKIP("per-thread scheduling policies are checked on Linux only");
+#endif
     }
 
     void newerRequestSupersedesOlder() {

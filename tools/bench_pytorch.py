@@ -63,7 +63,10 @@ def time_dcscope(cli, model, threads, quick):
         match = re.match(r"^(as-saved|frozen|inference|builtin)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$", line)
         if match:
             rows[(match.group(1), int(match.group(2)), float(match.group(3)))] = (float(match.group(4)), float(match.group(5)))
-    return rows, output
+    default = re.search(r"^default network preparation: (\S+)$", output, re.MULTILINE)
+    if not default:
+        sys.exit("%s bench: no 'default network preparation' line in its output" % cli)
+    return rows, default.group(1)
 
 
 def main(argv=None):
@@ -86,16 +89,17 @@ def main(argv=None):
     repeats = 2 if args.quick else args.repeats
 
     pytorch = time_pytorch(package / manifest["network"], batches, [1.0, 3.0], repeats, num_classes, null_class, shape)
-    dcscope, _ = time_dcscope(args.cli, package, args.threads, args.quick)
+    dcscope, default = time_dcscope(args.cli, package, args.threads, args.quick)
 
     print("model %s, %d threads, ms per model call (first call of the shape / steady median)" % (package, args.threads))
     print("%6s %8s  %17s  %17s  %17s  %12s" % ("batch", "guidance", "PyTorch", "dcscope frozen", "dcscope inference",
-                                             "default/PT"))
+                                             "%s/PT" % default))
     for (batch, guidance), (first, steady) in sorted(pytorch.items()):
         frozen = dcscope.get(("frozen", batch, guidance))
         inference = dcscope.get(("inference", batch, guidance))
-        # dcscope's default preparation is "inference"; the ratio is first / steady against PyTorch's.
-        ratio = "%5.2f /%5.2f" % (inference[0] / first, inference[1] / steady) if inference else "-"
+        # The ratio of dcscope's default preparation, first / steady, against PyTorch's.
+        chosen = dcscope.get((default, batch, guidance))
+        ratio = "%5.2f /%5.2f" % (chosen[0] / first, chosen[1] / steady) if chosen else "-"
 
         def cell(v):
             return "%7.2f / %7.2f" % v if v else "%17s" % "-"

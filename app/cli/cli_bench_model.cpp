@@ -90,6 +90,7 @@ void runModelBench(const ModelBenchOptions& options) {
     const std::string spec = resolveModelSpec(options.model);
     std::printf("dcscope bench --model %s: device %s, %s\n", spec.c_str(), options.device.c_str(),
                 describe(currentIntraOpThreads()).c_str());
+    std::printf("default network preparation: %s\n", toString(TorchScriptOptions{}.preparation).c_str());
     std::printf("\nms per model call (guided: one network call on 2B samples); first = first call of that batch shape\n");
     std::printf("%-10s %6s %8s %10s %10s\n", "network", "batch", "guidance", "first ms", "steady ms");
     const bool package = spec.rfind("builtin:", 0) != 0;

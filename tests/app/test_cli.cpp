@@ -205,7 +205,8 @@ private Q_SLOTS:
         QVERIFY2(run.exitCode == 0, qPrintable(run.err));
         QVERIFY2(run.out.contains("1 intra-op thread (set explicitly)"), qPrintable(run.out));
         QVERIFY(run.out.contains("first ms"));
-        QVERIFY(run.out.contains("inference"));  // the default preparation
+        QVERIFY2(run.out.contains("default network preparation: frozen"), qPrintable(run.out));
+        QVERIFY(run.out.contains("\nfrozen "));  // --quick times the default preparation only
         QVERIFY(run.out.contains("sampler overhead"));
     }
 

@@ -12,8 +12,9 @@
 namespace dcscope {
 
 /// How the TorchScript network is prepared at load. `dcscope-cli bench --model` measures all three;
-/// FrozenForInference is the default: never slower than the others in that table, and much faster
-/// at batch 1 on the CPU (README, "Interactive speed").
+/// Frozen is the default: within 8% of PyTorch on the same file in every cell of that table,
+/// where FrozenForInference is 10-15% faster at batch 1 but 5-14% slower at batch 16 with
+/// guidance, the window's first comparison (README, "Interactive speed").
 enum class NetworkPreparation {
     AsSaved,             ///< the module as saved
     Frozen,              ///< torch::jit::freeze: parameters inlined as constants, foldable ops folded
@@ -24,7 +25,7 @@ std::string toString(NetworkPreparation preparation);
 NetworkPreparation parseNetworkPreparation(const std::string& name);  ///< as-saved | frozen | inference
 
 struct TorchScriptOptions {
-    NetworkPreparation preparation = NetworkPreparation::FrozenForInference;
+    NetworkPreparation preparation = NetworkPreparation::Frozen;
     /// false: run the graph without the profiling executor's optimisation passes, so every call,
     /// the first of each new batch shape included, runs at steady speed (no warm-up stalls).
     bool graphOptimizer = false;

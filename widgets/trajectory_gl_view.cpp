@@ -310,7 +310,11 @@ void TrajectoryGlView::initializeGL() {
     m_pathsDirty = true;
 }
 
-void TrajectoryGlView::resizeGL(int, int) {}
+void TrajectoryGlView::resizeGL(int, int) {
+    // A window that opens at another size than it was fitted at (or is resized) still shows
+    // the whole scene.
+    if (m_fitted) fitToScene();
+}
 
 void TrajectoryGlView::setScene(const TrajectoryScene& scene, bool fit) {
     // A new result of the same grid (an edited ratio) keeps the step shown; another grid shows t_S.
@@ -528,6 +532,7 @@ void TrajectoryGlView::fitToScene() {
     m_centre = QPointF((minX + maxX) / 2, (minY + maxY) / 2);
     const double margin = 1.1;
     m_unitsPerPixel = margin * std::max({(maxX - minX) / std::max(1, width()), (maxY - minY) / std::max(1, height()), 1e-6});
+    m_fitted = true;
     update();
 }
 
@@ -1296,6 +1301,7 @@ void TrajectoryGlView::mousePressEvent(QMouseEvent* event) {
         m_dragging = true;
         m_dragStart = event->position();
         m_centreAtDragStart = m_centre;
+        m_fittedAtDragStart = m_fitted;
     }
 }
 
@@ -1316,6 +1322,7 @@ void TrajectoryGlView::mouseMoveEvent(QMouseEvent* event) {
         const QPointF moved = (event->position() - m_dragStart) * m_unitsPerPixel;
         m_gestureClock.start();
         m_centre = m_centreAtDragStart + QPointF(-moved.x(), moved.y());
+        m_fitted = false;
     }
     update();
 }
@@ -1330,6 +1337,7 @@ void TrajectoryGlView::mouseReleaseEvent(QMouseEvent* event) {
         // state under the mouse.
         if ((event->position() - m_dragStart).manhattanLength() < 3) {
             m_centre = m_centreAtDragStart;
+            m_fitted = m_fittedAtDragStart;
             if (m_editingMixture) {
                 addMode(widgetToData(event->position()));
             } else {
@@ -1352,6 +1360,7 @@ void TrajectoryGlView::wheelEvent(QWheelEvent* event) {
     const QPointF anchor = widgetToData(event->position());
     const double notches = event->angleDelta().y() / 120.0;
     m_unitsPerPixel *= std::pow(kZoomPerNotch, -notches);
+    m_fitted = false;
     m_gestureClock.start();
     const QPointF after = widgetToData(event->position());
     m_centre += anchor - after;

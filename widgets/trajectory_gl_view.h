@@ -84,6 +84,8 @@ public:
 
     /// The data rectangle shown (x right, y up), at equal scale on both axes.
     QRectF viewRect() const;
+    /// Centres and scales the view on everything in the scene. The view stays fitted when the
+    /// widget is resized, until the user pans or zooms.
     void fitToScene();
     QPointF dataToWidget(const QPointF& data) const;
     QPointF widgetToData(const QPointF& position) const;
@@ -245,6 +247,8 @@ private:
     QPointF m_dragStart;
     QPointF m_centreAtDragStart;
     bool m_dragging = false;
+    bool m_fitted = false;  // the view is fitToScene()'s, not moved by the user since
+    bool m_fittedAtDragStart = false;
     QPointF m_mouse{-1, -1};
     QString m_problem;
     bool m_overlayVisible = true;

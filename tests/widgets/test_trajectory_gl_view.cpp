@@ -513,6 +513,30 @@ private Q_SLOTS:
         QVERIFY((m_view->widgetToData(QPointF(300, 200)) - before).manhattanLength() < 0.02);
     }
 
+    void aFittedViewStaysFittedWhenResizedUntilTheUserZooms() {
+        const QList<QPointF> scenePoints{QPointF(0, 2), QPointF(1.3, 0.4), QPointF(-1, 0), QPointF(1, 0)};
+        const auto showsAll = [&] {
+            for (const QPointF& p : scenePoints)
+                if (!m_view->viewRect().contains(p)) return false;
+            return true;
+        };
+        QVERIFY(showsAll());
+        // Narrower and taller, as a window opened at another size: the scene is fitted again.
+        m_view->resize(200, 500);
+        (void)frame();
+        QVERIFY2(showsAll(), qPrintable(QStringLiteral("view %1 wide").arg(m_view->viewRect().width())));
+        QVERIFY(m_view->viewRect().width() < 1.1 * 2.3 * 1.01);  // fitted to the width: x in [-1, 1.3]
+        // Once the user zooms, a resize keeps the scale.
+        const QPoint cursor = at(QPointF(0, 1));
+        QWheelEvent wheel(cursor, m_view->mapToGlobal(cursor), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
+                          Qt::NoScrollPhase, false);
+        QApplication::sendEvent(m_view, &wheel);
+        const double scale = m_view->viewRect().width() / m_view->width();
+        m_view->resize(500, 400);
+        (void)frame();
+        QCOMPARE(m_view->viewRect().width() / m_view->width(), scale);
+    }
+
     void keysStepAndPlay() {
         QSignalSpy changed(m_view, &TrajectoryGlView::stepChanged);
         m_view->setFocus();

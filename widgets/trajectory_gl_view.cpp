@@ -29,7 +29,11 @@ constexpr int kPlayIntervalMs = 16;
 // smooth at every scale the view can show (the narrowest mode is kMinModeStd wide), and on a
 // software renderer it is the most expensive layer at full resolution (about 10 ms at 800x800).
 constexpr int kDensityDownsample = 2;
-constexpr int kDraggedDensityDownsample = 4;  // while a mode is dragged
+constexpr int kCoarseDensityDownsample = 4;  // while a mode is dragged, and where the density is smooth
+// A Gaussian whose standard deviation spans this many device pixels is drawn as smoothly from a
+// grid of texels 4 pixels apart, filtered up, as from one 2 apart: at most times of a run every
+// mode is that wide, and the grid costs a quarter.
+constexpr double kSmoothDensityPixels = 8.0;
 constexpr int kGestureSettleMs = 150;  // after the last pan or zoom event the scene is drawn sharp
 // Layer textures kept per content: more than the steps of a usual run, so scrubbing through all
 // of them draws each once (a scene layer is the view's size, a density layer a quarter of it).
@@ -100,17 +104,24 @@ public:
         for (auto entry = m_entries.begin(); entry != m_entries.end();) entry = entry->content != content ? drop(entry) : entry + 1;
         while (m_entries.size() >= capacity(size))
             drop(std::min_element(m_entries.begin(), m_entries.end(), [](const Entry& a, const Entry& b) { return a.lastUse < b.lastUse; }));
-        // Spares of another size (the view was resized) are never used again.
-        m_spare.erase(std::remove_if(m_spare.begin(), m_spare.end(), [&](const auto& framebuffer) { return framebuffer->size() != size; }),
-                      m_spare.end());
         Entry entry{content, index, nullptr, ++m_clock};
-        if (!m_spare.empty()) {
-            entry.framebuffer = std::move(m_spare.back());
-            m_spare.pop_back();
+        const auto spare = std::find_if(m_spare.begin(), m_spare.end(), [&](const auto& framebuffer) { return framebuffer->size() == size; });
+        if (spare != m_spare.end()) {
+            entry.framebuffer = std::move(*spare);
+            m_spare.erase(spare);
         } else {
             entry.framebuffer = allocate(gl, size);
         }
         m_entries.push_back(std::move(entry));
+        // Spares of a size no layer has (the view was resized) are never used again; beyond the
+        // capacity, spares of other sizes go first.
+        const auto inUse = [&](QSize spareSize) {
+            return std::any_of(m_entries.begin(), m_entries.end(), [&](const Entry& e) { return e.framebuffer->size() == spareSize; });
+        };
+        m_spare.erase(std::remove_if(m_spare.begin(), m_spare.end(), [&](const auto& framebuffer) { return !inUse(framebuffer->size()); }),
+                      m_spare.end());
+        std::stable_partition(m_spare.begin(), m_spare.end(), [&](const auto& framebuffer) { return framebuffer->size() != size; });
+        while (!m_spare.empty() && m_entries.size() + m_spare.size() > capacity(size)) m_spare.erase(m_spare.begin());
         return m_entries.back().framebuffer.get();
     }
 
@@ -704,14 +715,24 @@ void TrajectoryGlView::composeLayer(GLuint texture, Compose compose, Target targ
     setStrokeBlending(target);
 }
 
-int TrajectoryGlView::densityDownsample() const {
+int TrajectoryGlView::densityDownsample(double alpha, double sigma) const {
     // While a mode is dragged the density changes every frame: a coarser grid keeps up, and the
-    // release draws it at the finer one.
-    return m_draggedMode >= 0 ? kDraggedDensityDownsample : kDensityDownsample;
+    // release draws it at the finer one where it is needed.
+    if (m_draggedMode >= 0) return kCoarseDensityDownsample;
+    // The density at this time is a sum of Gaussians of standard deviation sqrt(alpha^2 s_i^2 +
+    // sigma^2): the narrowest decides the grid.
+    const MixtureDensity& density = m_scene.density;
+    double narrowest = std::numeric_limits<double>::infinity();
+    for (int i = 0; i < std::min(int(density.stds.size()), kMaxModes); ++i)
+        narrowest = std::min(narrowest, std::sqrt(alpha * alpha * density.stds[i] * density.stds[i] + sigma * sigma));
+    const double pixels = narrowest / m_unitsPerPixel * devicePixelRatioF();
+    return pixels >= kSmoothDensityPixels ? kCoarseDensityDownsample : kDensityDownsample;
 }
 
 QString TrajectoryGlView::densityContent() const {
-    return viewKey() + QStringLiteral("|%1 /%2").arg(m_densityVersion).arg(densityDownsample());
+    // The grid's resolution at a time follows from the time, the view and the mixture; only a
+    // drag changes it for all times.
+    return viewKey() + QStringLiteral("|%1%2").arg(m_densityVersion).arg(m_draggedMode >= 0 ? QStringLiteral(" dragged") : QString());
 }
 
 QString TrajectoryGlView::densityTime(double alpha, double sigma) {
@@ -723,7 +744,7 @@ GLuint TrajectoryGlView::densityLayer(double alpha, double sigma) {
     if (QOpenGLFramebufferObject* layer = m_glState->densityLayers.find(content, time)) return layer->texture();
     const qreal ratio = devicePixelRatioF();
     const QSize pixels(int(width() * ratio), int(height() * ratio));
-    const int downsample = densityDownsample();
+    const int downsample = densityDownsample(alpha, sigma);
     const QSize coarse(std::max(1, (pixels.width() + downsample - 1) / downsample), std::max(1, (pixels.height() + downsample - 1) / downsample));
     // Filtered up smoothly.
     QOpenGLFramebufferObject* layer = m_glState->densityLayers.insert(m_gl, content, time, coarse);

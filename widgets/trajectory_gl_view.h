@@ -193,7 +193,7 @@ private:
     /// than the view's pixels, filtered up); the cache's keys.
     unsigned int densityLayer(double alpha, double sigma);
     QString densityContent() const;
-    int densityDownsample() const;  ///< the density grid's pixels per side
+    int densityDownsample(double alpha, double sigma) const;  ///< the density grid's pixels per texel side at a time
     static QString densityTime(double alpha, double sigma);
     void renderDensity(double alpha, double sigma);
     /// Draws a cached layer texture over the framebuffer bound; `placement` (scale x, y, offset

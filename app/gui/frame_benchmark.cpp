@@ -78,6 +78,7 @@ void FrameBenchmark::drawFrame() {
         m_phases[m_phase].frameMs.append(m_sinceLastFrame.nsecsElapsed() / 1e6);
         if (++m_frame >= m_options.framesPerPhase) {
             m_phases[m_phase].paintMedianMs = m_view->medianFrameMs();
+            m_phases[m_phase].paintWorstMs = m_view->worstFrameMs();
             m_view->resetFrameTimes();
             if (m_phase % 4 == 2) sendMouse(QEvent::MouseButtonRelease, m_dragOrigin);
             m_view->setMixtureEditing(false);
@@ -134,11 +135,12 @@ void FrameBenchmark::sendMouse(QEvent::Type type, const QPointF& position) {
 }
 
 void FrameBenchmark::report() {
-    std::printf("%-22s %-15s %7s %7s %7s %7s %14s\n", "phase", "window", "frames", "median", "p95", "worst", "paintGL median");
+    std::printf("%-22s %-15s %7s %7s %7s %7s %14s %13s\n", "phase", "window", "frames", "median", "p95", "worst", "paintGL median",
+                "paintGL worst");
     for (const Phase& phase : m_phases)
-        std::printf("%-22s %-15s %7d %7.1f %7.1f %7.1f %14.1f\n", qPrintable(phase.name), phase.whileSampling ? "sampling" : "idle",
+        std::printf("%-22s %-15s %7d %7.1f %7.1f %7.1f %14.1f %13.1f\n", qPrintable(phase.name), phase.whileSampling ? "sampling" : "idle",
                     int(phase.frameMs.size()), percentile(phase.frameMs, 0.5), percentile(phase.frameMs, 0.95),
-                    percentile(phase.frameMs, 1.0), phase.paintMedianMs);
+                    percentile(phase.frameMs, 1.0), phase.paintMedianMs, phase.paintWorstMs);
     std::printf("frame times in ms (between delivered frames: paint, compose, flush); the window sampled %d new seeds meanwhile\n",
                 m_resamples);
     std::fflush(stdout);

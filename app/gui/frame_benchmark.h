@@ -61,6 +61,7 @@ private:
         bool whileSampling = false;
         QVector<double> frameMs;
         double paintMedianMs = 0;
+        double paintWorstMs = 0;
     };
     QVector<Phase> m_phases;
 };

@@ -115,6 +115,55 @@ private Q_SLOTS:
         QVERIFY(qAbs(start.pixelColor(at(QPointF(-1, 0))).red() - start.pixelColor(at(QPointF(1, 0))).red()) <= 2);
     }
 
+    void theDensityIsItsClosedForm_data() {
+        QTest::addColumn<double>("modeStd");
+        QTest::addColumn<int>("step");
+        // Mode spreads of 26 and 5 device pixels at t_S: drawn from the coarser and the finer grid.
+        QTest::newRow("wide modes at t_S") << 0.15 << 1;
+        QTest::newRow("narrow modes at t_S") << 0.03 << 1;
+        QTest::newRow("merged at t_0") << 0.15 << 0;
+    }
+
+    void theDensityIsItsClosedForm() {
+        QFETCH(double, modeStd);
+        QFETCH(int, step);
+        TrajectoryScene scene = twoModes();
+        scene.density.stds = {modeStd, modeStd};
+        m_view->setScene(scene);
+        TrajectoryGlView::Layers layers;
+        layers.groundTruth = layers.plain = layers.compensated = layers.errors = false;
+        m_view->setLayers(layers);
+        m_view->setStep(step);
+        const QImage image = frame();
+        // p_t is sum_i w_i N(alpha mu_i, (alpha^2 s^2 + sigma^2) I); with equal weights and spreads
+        // the highest peak is each mode's own, so the shown strength is sqrt(sum_i exp(-d_i^2 / 2v)).
+        const int fine = scene.coarseFineIndex[step];
+        const double alpha = scene.fineAlphas[fine], sigma = scene.fineSigmas[fine];
+        const double variance = alpha * alpha * modeStd * modeStd + sigma * sigma;
+        const double spread = std::sqrt(variance);
+        const double low[3] = {1.0, 1.0, 1.0}, high[3] = {0.42, 0.30, 0.62};  // the view's colour scale
+        int worst = 0, checked = 0;
+        for (const QPointF& offset : {QPointF(0, 0), QPointF(0.5, 0), QPointF(1, 0), QPointF(1.5, 0.5), QPointF(0, 2), QPointF(2.5, 0)}) {
+            const QPoint pixel = at(QPointF(-alpha, 0) + offset * spread);
+            if (!image.rect().contains(pixel)) continue;  // the widest density reaches past the view
+            ++checked;
+            const QPointF data = m_view->widgetToData(QPointF(pixel) + QPointF(0.5, 0.5));
+            double density = 0;
+            for (const QPointF& mean : scene.density.means) {
+                const QPointF d = data - alpha * mean;
+                density += std::exp(-(d.x() * d.x() + d.y() * d.y()) / (2 * variance));
+            }
+            const double strength = std::sqrt(std::min(density, 1.0));
+            const QColor shown = image.pixelColor(pixel);
+            const int channels[3] = {shown.red(), shown.green(), shown.blue()};
+            for (int c = 0; c < 3; ++c)
+                worst = std::max(worst, std::abs(channels[c] - int(std::lround(255 * (low[c] + (high[c] - low[c]) * strength)))));
+        }
+        qInfo() << "largest difference from the closed form" << worst << "of 255 at" << checked << "points";
+        QVERIFY(checked >= 4);
+        QVERIFY2(worst <= 4, qPrintable(QStringLiteral("%1 of 255").arg(worst)));
+    }
+
     void groundTruthAndSolverLayersHaveTheirColours() {
         TrajectoryGlView::Layers layers;
         layers.density = false;

@@ -16,6 +16,7 @@
 namespace {
 
 constexpr int kResampleIntervalMs = 50;  // a new seed whenever the last one is done: the worker never idles
+constexpr int kPauseBetweenPhasesMs = 300;  // longer than the view's 150 ms settling of a gesture
 
 }  // namespace
 
@@ -74,6 +75,7 @@ void FrameBenchmark::resample() {
 }
 
 void FrameBenchmark::drawFrame() {
+    if (m_paused) return;
     if (m_sinceLastFrame.isValid() && m_phase < m_phases.size()) {
         m_phases[m_phase].frameMs.append(m_sinceLastFrame.nsecsElapsed() / 1e6);
         if (++m_frame >= m_options.framesPerPhase) {
@@ -84,6 +86,11 @@ void FrameBenchmark::drawFrame() {
             m_view->setMixtureEditing(false);
             m_frame = 0;
             ++m_phase;
+            if (m_phase < m_phases.size()) {
+                m_paused = true;
+                QTimer::singleShot(kPauseBetweenPhasesMs, this, &FrameBenchmark::resumeAfterPause);
+                return;
+            }
         }
     }
     if (m_phase >= m_phases.size()) {
@@ -125,6 +132,12 @@ void FrameBenchmark::drawFrame() {
     }
     m_sinceLastFrame.start();
     m_view->update();
+}
+
+void FrameBenchmark::resumeAfterPause() {
+    m_paused = false;
+    m_sinceLastFrame.invalidate();  // the pause is no frame
+    drawFrame();
 }
 
 void FrameBenchmark::sendMouse(QEvent::Type type, const QPointF& position) {

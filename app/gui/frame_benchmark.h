@@ -21,9 +21,11 @@ class TrajectoryGlView;
 /// zooming (the cached path layer is redrawn). A frame's time is the interval between two
 /// frames the view delivers (QOpenGLWidget::frameSwapped) while it redraws continuously:
 /// painting, composition into the window and the flush to the display included; the share spent in paintGL (issuing the GL commands and rendering them
-/// into the view's framebuffer) is printed beside it. Prints median, p95 and worst per phase,
-/// then quits. Timer-driven (no nested
-/// event loops), so the window's results keep arriving while frames are drawn.
+/// into the view's framebuffer) is printed beside it. Phases are apart by a pause, as one
+/// action of a user is from the next: the view settles a pan or zoom 150 ms after its last
+/// event, so without it the first frames of stepping would still be the zoom's. Prints median,
+/// p95 and worst per phase, then quits. Timer-driven (no nested event loops), so the window's
+/// results keep arriving while frames are drawn.
 class FrameBenchmark : public QObject {
     Q_OBJECT
 
@@ -42,6 +44,7 @@ public:
 private:
     void onResultShown(int requestId, bool complete);
     void drawFrame();
+    void resumeAfterPause();
     void resample();
     void report();
     void sendMouse(QEvent::Type type, const QPointF& position);
@@ -53,6 +56,7 @@ private:
     int m_phase = 0;
     int m_frame = 0;
     int m_resamples = 0;
+    bool m_paused = false;  // between two phases: frames the view delivers then are not counted
     QPointF m_dragOrigin;  // where the drag of a mode started
     QElapsedTimer m_sinceLastFrame;
     QTimer m_resampleTimer;

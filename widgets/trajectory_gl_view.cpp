@@ -36,7 +36,7 @@ constexpr int kCoarseDensityDownsample = 4;  // while a mode is dragged, and whe
 constexpr double kSmoothDensityPixels = 8.0;
 constexpr int kGestureSettleMs = 150;  // after the last pan or zoom event the scene is drawn sharp
 // Layer textures kept per content: more than the steps of a usual run, so scrubbing through all
-// of them draws each once (a scene layer is the view's size, a density layer a quarter of it).
+// of them draws each once (a scene layer is the view's size, a density layer a quarter of it or less).
 constexpr size_t kCachedLayers = 16;
 // Solver layers are drawn again only when the density under them changes at the same step (a
 // mode dragged, playback between two t_k): the scene layers hold every step seen.

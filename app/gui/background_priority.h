@@ -12,7 +12,7 @@
 /// every core; on a machine with few cores they would otherwise take the time the UI thread and
 /// the software OpenGL renderer need to keep the window responsive. Under SCHED_IDLE a waking
 /// UI or renderer thread takes the core at once, where at nice 19 it could wait out the model's
-/// time slice (frames of up to 43 ms against 29 ms while sampling on two cores; an edit's image
+/// time slice (worst frames of 42-43 ms against 27-32 ms while sampling on two cores; an edit's image
 /// comes about 10% later). When the window is idle the model still gets every core. A no-op
 /// where the platform has no per-thread priority.
 inline void lowerThisThreadsPriority() {

@@ -13,7 +13,7 @@ namespace dcscope {
 
 /// How the TorchScript network is prepared at load. `dcscope-cli bench --model` measures all three;
 /// Frozen is the default: within 8% of PyTorch on the same file in every cell of that table,
-/// where FrozenForInference is 10-15% faster at batch 1 but 5-14% slower at batch 16 with
+/// where FrozenForInference is 10-20% faster at batch 1 but up to 14% slower at batch 16 with
 /// guidance, the window's first comparison (README, "Interactive speed").
 enum class NetworkPreparation {
     AsSaved,             ///< the module as saved

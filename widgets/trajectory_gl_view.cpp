@@ -115,13 +115,14 @@ public:
         m_entries.push_back(std::move(entry));
         // Spares of a size no layer has (the view was resized) are never used again; beyond the
         // capacity, spares of other sizes go first.
-        const auto inUse = [&](QSize spareSize) {
-            return std::any_of(m_entries.begin(), m_entries.end(), [&](const Entry& e) { return e.framebuffer->size() == spareSize; });
+        const auto inUse = [&](const auto& spare) {
+            return std::any_of(m_entries.begin(), m_entries.end(), [&](const Entry& e) { return e.framebuffer->size() == spare->size(); });
         };
-        m_spare.erase(std::remove_if(m_spare.begin(), m_spare.end(), [&](const auto& framebuffer) { return !inUse(framebuffer->size()); }),
-                      m_spare.end());
-        std::stable_partition(m_spare.begin(), m_spare.end(), [&](const auto& framebuffer) { return framebuffer->size() != size; });
-        while (!m_spare.empty() && m_entries.size() + m_spare.size() > capacity(size)) m_spare.erase(m_spare.begin());
+        m_spare.erase(std::remove_if(m_spare.begin(), m_spare.end(), [&](const auto& spare) { return !inUse(spare); }), m_spare.end());
+        while (!m_spare.empty() && m_entries.size() + m_spare.size() > capacity(size)) {
+            const auto other = std::find_if(m_spare.begin(), m_spare.end(), [&](const auto& spare) { return spare->size() != size; });
+            m_spare.erase(other != m_spare.end() ? other : m_spare.begin());
+        }
         return m_entries.back().framebuffer.get();
     }
 
@@ -1322,7 +1323,6 @@ void TrajectoryGlView::mousePressEvent(QMouseEvent* event) {
         m_dragging = true;
         m_dragStart = event->position();
         m_centreAtDragStart = m_centre;
-        m_fittedAtDragStart = m_fitted;
     }
 }
 
@@ -1343,7 +1343,6 @@ void TrajectoryGlView::mouseMoveEvent(QMouseEvent* event) {
         const QPointF moved = (event->position() - m_dragStart) * m_unitsPerPixel;
         m_gestureClock.start();
         m_centre = m_centreAtDragStart + QPointF(-moved.x(), moved.y());
-        m_fitted = false;
     }
     update();
 }
@@ -1358,7 +1357,6 @@ void TrajectoryGlView::mouseReleaseEvent(QMouseEvent* event) {
         // state under the mouse.
         if ((event->position() - m_dragStart).manhattanLength() < 3) {
             m_centre = m_centreAtDragStart;
-            m_fitted = m_fittedAtDragStart;
             if (m_editingMixture) {
                 addMode(widgetToData(event->position()));
             } else {
@@ -1366,6 +1364,8 @@ void TrajectoryGlView::mouseReleaseEvent(QMouseEvent* event) {
                 setSelectedParticle(info.valid ? info.particle : -1);
                 if (info.valid) Q_EMIT stateClicked(info.particle, info.step);
             }
+        } else {
+            m_fitted = false;  // panned: the user's view from now on
         }
     }
     update();

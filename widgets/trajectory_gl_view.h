@@ -247,8 +247,7 @@ private:
     QPointF m_dragStart;
     QPointF m_centreAtDragStart;
     bool m_dragging = false;
-    bool m_fitted = false;  // the view is fitToScene()'s, not moved by the user since
-    bool m_fittedAtDragStart = false;
+    bool m_fitted = false;  // the view is fitToScene()'s, not panned or zoomed by the user since
     QPointF m_mouse{-1, -1};
     QString m_problem;
     bool m_overlayVisible = true;

@@ -17,6 +17,7 @@
 #include "dcscope/guided_denoiser.h"
 #include "dcscope/search.h"
 #include "dcscope/solver.h"
+#include "background_priority.h"
 #include "inference_controller.h"
 #include "inference_worker.h"
 
@@ -308,8 +309,8 @@ private Q_SLOTS:
         // A sandbox may refuse the policy; the controller then runs on without it.
         bool idleAllowed = false;
         std::thread probe([&] {
-            sched_param unused{};
-            idleAllowed = ::sched_setscheduler(0, SCHED_IDLE, &unused) == 0;
+            lowerThisThreadsPriority();
+            idleAllowed = ::sched_getscheduler(0) == SCHED_IDLE;
         });
         probe.join();
         if (!idleAllowed) QSKIP("this machine refuses SCHED_IDLE to its threads");

@@ -32,6 +32,7 @@ struct SearchBenchFlags {
     uint64_t seed = 0;
     std::optional<uint64_t> heldOutSeed;  // default: seed + kHeldOutSeedOffset
     std::vector<std::string> methods{"ref", "adamw", "scan"};
+    bool showRatios = false;
     SearchOptions search;
 };
 
@@ -86,11 +87,10 @@ GroundTruth referenceSearchTarget(const FinePath& path, const std::vector<double
     return target;
 }
 
-// Held-out MSEs are heavy-tailed at high guidance (a few datapoints switch modes or blow up), and
-// a 10-datapoint search batch is a noisy sample: so every search is repeated on `repeats`
-// independent batches (seeds seed + r * datapoints) and scored on one large held-out set.
-// A method of the bench: an optimiser against the exact ground truth, or "ref", the reference's
-// own search (adamw against its own target).
+// A method of the bench: an optimiser against the exact ground truth; "ref", the reference's own
+// search (adamw against its own target); or "ref-scan", the default optimiser against the
+// reference's target, which tells whether a difference between ref and scan comes from the
+// optimiser or from the target.
 struct BenchMethod {
     std::string name;
     RatioOptimizer optimizer;
@@ -101,10 +101,25 @@ std::vector<BenchMethod> parseMethods(const std::vector<std::string>& names) {
     std::vector<BenchMethod> methods;
     for (const auto& name : names) {
         if (name == "ref") methods.push_back({name, RatioOptimizer::AdamW, true});
+        else if (name == "ref-scan") methods.push_back({name, RatioOptimizer::Scan, true});
         else methods.push_back({name, parseRatioOptimizer(name), false});  // names the bad method
     }
-    if (methods.empty()) throw Error(ErrorCode::InvalidArgument, "methods: need at least one of ref, adamw, golden, scan");
+    if (methods.empty()) throw Error(ErrorCode::InvalidArgument, "methods: need at least one of ref, ref-scan, adamw, golden, scan");
     return methods;
+}
+
+// One search's ratios, for --show-ratios.
+struct SearchedRatios {
+    std::string method;
+    uint64_t firstSeed;
+    std::vector<double> ratios;
+};
+
+void printRatios(int nfe, const SearchedRatios& searched) {
+    std::printf("%4d  %-8s ratios of the batch from seed %llu:", nfe, searched.method.c_str(),
+                static_cast<unsigned long long>(searched.firstSeed));
+    for (double rho : searched.ratios) std::printf(" %.4f", rho);
+    std::printf("\n");
 }
 
 const MethodTotals* findTotals(const std::vector<MethodTotals>& totals, const std::string& name) {
@@ -148,7 +163,8 @@ void runSearchBench(const SearchBenchFlags& flags) {
                 static_cast<unsigned long long>(heldOutSeed), truthOptions.fineSteps,
                 toString(truthOptions.fineSolver).c_str());
     std::printf("ref: adamw against the reference's target (a plain %d-step time-uniform DDIM run, state at the last fine time "
-                "above t_k); %s is the default search\n", truthOptions.fineSteps, defaultMethod.c_str());
+                "above t_k); ref-scan: scan against that target; %s is the default search\n", truthOptions.fineSteps,
+                defaultMethod.c_str());
     std::printf("evals, seconds: per search; MSE: held-out mean with its 95%% t interval; ratio: MSE / MSE(rho=1) with its 95%% "
                 "bootstrap interval; med.rat: median over datapoints of the per-datapoint ratio\n");
     std::printf("%4s  %-8s %7s %9s %12s  %-27s %7s  %-17s %8s\n", "NFE", "method", "evals", "seconds", "held-out MSE", "95% interval",
@@ -162,6 +178,7 @@ void runSearchBench(const SearchBenchFlags& flags) {
         for (const auto& method : methods) totals.push_back({method.name, 0, 0.0, {}});
         for (auto& total : totals) total.perDatapoint.assign(size_t(flags.heldout), 0.0);
         double truthError = 0.0, truthErrorRms = 0.0, searchTruthErrorRms = 0.0;
+        std::vector<SearchedRatios> searchedRatios;
         for (int r = 0; r < flags.repeats; ++r) {
             const Datapoints search = makeDatapoints(*model, flags.seed + uint64_t(r) * uint64_t(flags.datapoints), flags.datapoints);
             GuidedDenoiser searchDenoiser(*model, Conditioning{search.classes, flags.cfg}, &interruptToken());
@@ -180,6 +197,7 @@ void runSearchBench(const SearchBenchFlags& flags) {
                 options.optimizer = methods[m].optimizer;
                 const SearchResult result =
                     searchRatios(searchDenoiser, searchNoise, config, methods[m].referenceTarget ? referenceTarget : truth, options);
+                searchedRatios.push_back({methods[m].name, search.firstSeed, result.ratios});
                 MethodTotals& total = totals[m + 1];
                 total.evaluations += result.evaluations;
                 total.seconds += result.seconds;
@@ -208,6 +226,8 @@ void runSearchBench(const SearchBenchFlags& flags) {
                         double(total.evaluations) / flags.repeats, total.seconds / flags.repeats, mse.mean, mse.lower, mse.upper,
                         ratio.ratio, ratio.lower, ratio.upper, median(perDatapointRatios));
         }
+        if (flags.showRatios)
+            for (const auto& searched : searchedRatios) printRatios(nfe, searched);
         // The default search against the reference's and adamw's, where the bench ran them.
         const MethodTotals* chosen = findTotals(totals, defaultMethod);
         const MethodTotals* reference = findTotals(totals, "ref");
@@ -252,9 +272,10 @@ void registerSearchBenchCommand(CLI::App& app) {
     command->add_option("--heldout-seed", flags->heldOutSeed,
                         "First held-out seed (default seed + 1000000): runs with other --seed can share held-out data and its cached "
                         "ground truth");
-    command->add_option("--methods", flags->methods, "Searches to compare: ref, adamw, golden, scan")
+    command->add_option("--methods", flags->methods, "Searches to compare: ref, ref-scan, adamw, golden, scan")
         ->delimiter(',')
         ->capture_default_str();
+    command->add_flag("--show-ratios", flags->showRatios, "Print the ratios of every search");
     addOptimizerFlags(*command, flags->search);
     addGroundTruthFlags(*command, flags->truth);
     command->callback([flags] { runSearchBench(*flags); });

@@ -159,8 +159,8 @@ private Q_SLOTS:
         QTemporaryDir dir;
         // The shared solver flags reach the bench (--no-lower-order-final, --disable-corrector).
         const auto run = runCli(QStringList{"search-bench", "--model", "builtin:gmm-image", "--nfe", "5,6", "--repeats", "2", "--datapoints", "3",
-                                            "--heldout", "4", "--fine", "30", "--no-cache", "--methods", "ref,adamw,scan,golden",
-                                            "--no-lower-order-final", "--disable-corrector", "1"},
+                                            "--heldout", "4", "--fine", "30", "--no-cache", "--methods", "ref,ref-scan,adamw,scan,golden",
+                                            "--no-lower-order-final", "--disable-corrector", "1", "--show-ratios"},
                                 dir.path());
         QVERIFY2(run.exitCode == 0, qPrintable(run.err));
         // "NFE method evals seconds MSE [lower, upper] ratio [lower, upper] median" for every NFE and method.
@@ -185,12 +185,30 @@ private Q_SLOTS:
             QCOMPARE(plain.ratio, 1.0);
             QCOMPARE(plain.lower, 1.0);  // a ratio of a sample with itself has no spread
             QCOMPARE(plain.upper, 1.0);
-            const Row adamw = row(nfe, "adamw"), scan = row(nfe, "scan"), golden = row(nfe, "golden"), reference = row(nfe, "ref");
+            const Row adamw = row(nfe, "adamw"), scan = row(nfe, "scan"), golden = row(nfe, "golden"), reference = row(nfe, "ref"),
+                      referenceScan = row(nfe, "ref-scan");
             QVERIFY2(adamw.evaluations > 0 && scan.evaluations > 0 && golden.evaluations > 0 && reference.evaluations > 0, qPrintable(run.out));
             QCOMPARE(reference.evaluations, adamw.evaluations);  // the same optimiser, another target
             QVERIFY2(3 * scan.evaluations <= adamw.evaluations, qPrintable(run.out));
-            for (const Row& r : {adamw, scan, golden, reference})
+            // scan against the reference's target: the scan's budget, not adamw's.
+            QVERIFY2(referenceScan.evaluations > 0 && 3 * referenceScan.evaluations <= adamw.evaluations, qPrintable(run.out));
+            for (const Row& r : {adamw, scan, golden, reference, referenceScan})
                 QVERIFY2(std::isfinite(r.ratio) && r.ratio > 0 && r.lower <= r.ratio && r.ratio <= r.upper, qPrintable(run.out));
+            // --show-ratios: every search's ratios, rho_0 = rho_1 = 1 (dc-order 2), one per update.
+            for (const QString method : {"ref", "ref-scan", "adamw", "scan", "golden"})
+                for (int seed : {0, 3}) {
+                    const QRegularExpression ratiosLine(QString(R"(^\s*%1\s+%2\s+ratios of the batch from seed %3:((?: \S+)+)$)")
+                                                            .arg(nfe)
+                                                            .arg(QRegularExpression::escape(method))
+                                                            .arg(seed),
+                                                        QRegularExpression::MultilineOption);
+                    const auto match = ratiosLine.match(run.out);
+                    QVERIFY2(match.hasMatch(), qPrintable(method + " " + QString::number(seed) + "\n" + run.out));
+                    const QStringList ratios = match.captured(1).split(' ', Qt::SkipEmptyParts);
+                    QCOMPARE(ratios.size(), nfe);
+                    QCOMPARE(ratios[0], QString("1.0000"));
+                    QCOMPARE(ratios[1], QString("1.0000"));
+                }
         }
         QCOMPARE(run.out.count("scan/ref held-out MSE"), 2);
         QCOMPARE(run.out.count("scan/adamw: evaluations"), 2);

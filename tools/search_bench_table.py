@@ -3,8 +3,9 @@
 
 Per cell (model, guidance, batch seed, NFE): the held-out MSE of each search divided by that of
 rho = 1, with its 95% bootstrap interval; then how often the default search (scan) is at or
-below the reference's own search, how often it is worse with intervals apart, and its share of
-adamw's model evaluations.
+below the reference's own search, how often it is worse with intervals apart, its share of
+adamw's model evaluations, and how often scan against the reference's target (ref-scan) is at or
+below the reference's search (the same target, another optimiser).
 
     tools/search_bench_table.py DIR
 """
@@ -29,9 +30,10 @@ def main(folder):
     files = sorted(Path(folder).glob("*_cfg*_seed*.txt"))
     if not files:
         sys.exit("no search-bench outputs in %s" % folder)
-    print("| model | guidance | seed | NFE | ref | adamw | scan (default) | golden |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | guidance | seed | NFE | ref | ref-scan | adamw | scan (default) | golden |")
+    print("|---|---|---|---|---|---|---|---|---|")
     total = at_or_below = apart_worse = 0
+    target_total = target_at_or_below = 0
     evals_scan = evals_adamw = 0.0
     for path in files:
         model, cfg, seed = re.match(r"(.+)_cfg([\d.]+)_seed(\d+)\.txt", path.name).groups()
@@ -41,13 +43,16 @@ def main(folder):
                     return "-"
                 _, ratio, lo, hi = rows[name]
                 return "%.3f [%.2f, %.2f]" % (ratio, lo, hi)
-            print("| %s | %s | %s | %d | %s | %s | %s | %s |" % (model, cfg, seed, nfe, cell("ref"), cell("adamw"), cell("scan"),
-                                                                 cell("golden")))
+            print("| %s | %s | %s | %d | %s | %s | %s | %s | %s |" % (model, cfg, seed, nfe, cell("ref"), cell("ref-scan"), cell("adamw"),
+                                                                      cell("scan"), cell("golden")))
             if "scan" in rows and "ref" in rows:
                 total += 1
                 scan, ref = rows["scan"], rows["ref"]
                 at_or_below += scan[1] <= ref[1]
                 apart_worse += scan[2] > ref[3]
+            if "ref-scan" in rows and "ref" in rows:
+                target_total += 1
+                target_at_or_below += rows["ref-scan"][1] <= rows["ref"][1]
             if "scan" in rows and "adamw" in rows:
                 evals_scan += rows["scan"][0]
                 evals_adamw += rows["adamw"][0]
@@ -55,6 +60,8 @@ def main(folder):
     print("cells: %d; scan at or below ref: %d (%.0f%%); scan worse than ref with intervals apart: %d; "
           "scan's model evaluations / adamw's: %.3f" % (total, at_or_below, 100.0 * at_or_below / max(1, total), apart_worse,
                                                          evals_scan / max(1.0, evals_adamw)))
+    if target_total:
+        print("ref-scan (scan against the reference's target) at or below ref: %d of %d" % (target_at_or_below, target_total))
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ namespace dcscope {
 /// DPM-Solver++ 2M (multistep, second order, no extra model calls) is far more accurate for the
 /// same number of fine steps, and is the default: with 200 DDIM steps the ground truth's own RMS
 /// error is not below a tenth of the errors it judges on gmm-image (guidance 3) or the embedded
-/// model (guidance 5, NFE 8); with 200 DPM-Solver++ 2M steps it is on every model of the bench
-/// (README, "What the search achieves").
+/// model as first trained (guidance 5, NFE 8; the retrained network passes by only 6%); with 200
+/// DPM-Solver++ 2M steps it is on every model of the bench (README, "Ratio search, held-out
+/// evaluation and CPR").
 enum class FineSolver { Ddim, DpmSolverPlusPlus2M };
 
 FineSolver parseFineSolver(const std::string& name);  ///< ddim | dpmpp2m

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "dcscope/compensation.h"
 #include "dcscope/cpr.h"
@@ -216,6 +217,31 @@ private Q_SLOTS:
 
         const QString problem = badInputProblem(runCli(QStringList{"search-bench", "--methods", "ref,sgd", "--nfe", "5"}, dir.path()), "optimizer 'sgd'");
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    }
+
+    // The reference's target is its own 200-step DDIM run: a finer ground truth for judging
+    // (--fine) changes the exact-target search and the held-out MSEs, never the reference's ratios.
+    void searchBenchKeepsTheReferencesOwnTarget() {
+        QTemporaryDir dir;
+        const auto ratioLines = [&](const QString& fine) {
+            const auto run = runCli(QStringList{"search-bench", "--model", "builtin:gmm2d", "--nfe", "6", "--cfg", "5", "--repeats", "1",
+                                                "--datapoints", "4", "--heldout", "4", "--fine", fine, "--no-cache", "--methods",
+                                                "ref-scan,scan", "--show-ratios"},
+                                    dir.path());
+            QStringList lines;
+            for (const QString& line : run.out.split('\n'))
+                if (line.contains("ratios of the batch")) lines << line.simplified();
+            return std::make_pair(run, lines);
+        };
+        const auto [coarse, coarseRatios] = ratioLines("24");
+        const auto [fine, fineRatios] = ratioLines("600");
+        QVERIFY2(coarse.exitCode == 0 && fine.exitCode == 0, qPrintable(coarse.err + fine.err));
+        QVERIFY2(fine.out.contains("a plain 200-step time-uniform DDIM run"), qPrintable(fine.out));
+        QCOMPARE(coarseRatios.size(), 2);
+        QCOMPARE(fineRatios.size(), 2);
+        QVERIFY2(coarseRatios[0].contains("ref-scan"), qPrintable(coarse.out));
+        QCOMPARE(fineRatios[0], coarseRatios[0]);     // the reference's target: the same ratios
+        QVERIFY2(fineRatios[1] != coarseRatios[1], qPrintable(coarse.out + fine.out));  // the exact target moved
     }
 
     void badRatioFilesAreOneLineErrors() {

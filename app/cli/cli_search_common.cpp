@@ -20,6 +20,9 @@ void addOptimizerFlags(CLI::App& command, SearchOptions& search) {
     command.add_option("--scan-density", scan.pointsPerOctave, "scan: points per doubling of rho (rho = 2^(j/density))")
         ->capture_default_str();
     command.add_option("--refine", scan.refineBudget, "scan: Brent evaluations after the scan, per step")->capture_default_str();
+    command.add_option("--final-refine", search.finalRefineSteps,
+                       "scan: choose the last N ratios again against the final state, kept where leave-one-out agrees (0: off)")
+        ->capture_default_str();
     GoldenOptions& golden = search.golden;
     command.add_option("--budget", golden.budget, "golden: loss evaluations per step")->capture_default_str();
     command.add_option("--golden-step", golden.initialStep, "golden: first bracketing step")->capture_default_str();

@@ -26,7 +26,8 @@ nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std:
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& step : result.steps)
         steps.push_back({{"k", step.step}, {"searched", step.searched}, {"rho", step.rho}, {"loss_before", step.lossBefore},
-                         {"loss_after", step.lossAfter}, {"evaluations", step.evaluations}, {"seconds", step.seconds}});
+                         {"loss_after", step.lossAfter}, {"refined", step.refined}, {"greedy_rho", step.greedyRho},
+                         {"evaluations", step.evaluations}, {"seconds", step.seconds}});
     return {{"nfe", config.steps},
             {"cfg", cfg},
             {"solver", toString(config.solver)},
@@ -38,6 +39,7 @@ nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std:
             {"dc_order", config.dcOrder},
             {"optimizer", toString(search.optimizer)},
             {"shrink", search.optimizer == RatioOptimizer::AdamW ? nlohmann::json(nullptr) : nlohmann::json(search.shrink)},
+            {"final_refine", search.optimizer == RatioOptimizer::Scan ? search.finalRefineSteps : 0},
             {"model", model},
             {"datapoints", datapoints},
             {"seed", seed},

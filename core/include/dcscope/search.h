@@ -129,11 +129,31 @@ struct SearchOptions {
     /// on gmm2d) won in 18 and lost in 14 of 32 search-bench cells on gmm-image and gmm2d, on
     /// both models (README), so no constant is applied by default.
     double shrink = 1.0;
+    /// scan only: after the greedy pass, the last `finalRefineSteps` updates are revisited in
+    /// order, and each may give back part of its move from 1: rho_k = g + f (1 - g) for the
+    /// greedy ratio g and each fraction f of `finalShrinks`, scored by the batch's FINAL-state MSE
+    /// with every other ratio fixed (the held-out metric's own loss; near the end it and the
+    /// greedy loss at t_{k+1} disagree most). The best is kept only when leave-one-out over the
+    /// batch's datapoints (leaveOneOutLoss over g and the candidates) beats g's batch loss, so a
+    /// choice driven by one datapoint is not taken. A trial of update k costs S - 1 - k model
+    /// calls (the later updates are re-run): 4 * (2 + 1 + 0) = 12 for the last three updates.
+    /// 0 turns it off; then the search is the greedy pass alone.
+    int finalRefineSteps = 3;
+    std::vector<double> finalShrinks{0.25, 0.5, 0.75, 1.0};
 };
 
 /// Throws Error(InvalidArgument) naming the field for options the search cannot use (a shrink
-/// outside [0, 1], golden's budget < 3, an empty scan range, a negative refinement budget).
+/// outside [0, 1], golden's budget < 3, an empty scan range, a negative refinement budget, a
+/// negative finalRefineSteps or a finalShrinks fraction outside (0, 1]).
 void validate(const SearchOptions& options);
+
+/// Leave-one-out over a batch for choosing among candidates by their mean loss:
+/// losses[c][i] is datapoint i's loss at candidate c (all rows the same length n >= 2). For each
+/// i, the candidate with the lowest mean over the OTHER datapoints is chosen (ties: the lowest c)
+/// and scored on datapoint i; returns the mean of those n scores, an estimate of the loss on new
+/// datapoints of "take the batch's argmin". Non-finite losses count as +infinity. Throws
+/// Error(InvalidArgument) for no candidates, fewer than 2 datapoints or ragged rows.
+double leaveOneOutLoss(const std::vector<std::vector<double>>& losses);
 
 /// One searched step (also the warm-up steps k < K, which keep rho = 1 and are not searched).
 struct SearchStepReport {
@@ -145,6 +165,10 @@ struct SearchStepReport {
     double lossAfter = 0.0;  ///< same with the chosen rho
     int evaluations = 0;     ///< model evaluations of the search so far (a backward counts as one)
     double seconds = 0.0;    ///< wall seconds of the search so far
+    /// The final-state refinement (SearchOptions::finalRefineSteps) revisited this step; rho is
+    /// then its choice, greedyRho the greedy pass's (the losses above stay the greedy pass's).
+    bool refined = false;
+    double greedyRho = 1.0;
 };
 /// Called on the search thread after every step.
 using SearchObserver = std::function<void(const SearchStepReport&)>;
@@ -152,6 +176,8 @@ using SearchObserver = std::function<void(const SearchStepReport&)>;
 struct SearchResult {
     std::vector<double> ratios;          ///< S values; rho_0..rho_{K-1} = 1
     std::vector<SearchStepReport> steps; ///< one per update k = 0..S-1
+    /// The search batch's final-state MSE (mean over datapoints and elements) with `ratios`.
+    double finalLoss = 0.0;
     int evaluations = 0;                 ///< model evaluations of the search (ground truth excluded)
     double seconds = 0.0;                ///< wall seconds of the search (ground truth excluded)
 };
@@ -159,7 +185,8 @@ struct SearchResult {
 /// The paper's greedy search (spec section 6): for k = K..S-1 choose rho_k minimising the MSE
 /// (mean over the batch and all elements) between the state at t_{k+1} after DC, the update and
 /// its corrector, and groundTruth.states[k+1] (golden and scan then shrink the move by
-/// options.shrink); then advance with it for real. `noise` is the search batch (conditioning in
+/// options.shrink); then advance with it for real. scan then refines the last ratios against
+/// the final state (SearchOptions::finalRefineSteps); the observer hears of the greedy steps. `noise` is the search batch (conditioning in
 /// the denoiser); `groundTruth` must be for the same noise and the sampler's grid. config.ratios
 /// is ignored. Throws Error(InvalidArgument) for options validate() refuses. Evaluation counting:
 /// every model call is one, and adamw adds one per backward pass through a model call.

@@ -4,8 +4,8 @@
 Per cell (model, guidance, batch seed, NFE): the held-out MSE of each search divided by that of
 rho = 1, with its 95% bootstrap interval; then how often the default search (scan) is at or
 below the reference's own search, how often it is worse with intervals apart, its share of
-adamw's model evaluations, and how often scan against the reference's target (ref-scan) is at or
-below the reference's search (the same target, another optimiser).
+adamw's model evaluations, and how often the greedy scan against the reference's target (ref-scan)
+is at or below the reference's search (the same target, another optimiser).
 
     tools/search_bench_table.py DIR
 """
@@ -57,11 +57,12 @@ def main(folder):
                 evals_scan += rows["scan"][0]
                 evals_adamw += rows["adamw"][0]
     print()
+    evaluations = "%.3f" % (evals_scan / evals_adamw) if evals_adamw else "n/a (no adamw run)"
     print("cells: %d; scan at or below ref: %d (%.0f%%); scan worse than ref with intervals apart: %d; "
-          "scan's model evaluations / adamw's: %.3f" % (total, at_or_below, 100.0 * at_or_below / max(1, total), apart_worse,
-                                                         evals_scan / max(1.0, evals_adamw)))
+          "scan's model evaluations / adamw's: %s" % (total, at_or_below, 100.0 * at_or_below / max(1, total), apart_worse,
+                                                       evaluations))
     if target_total:
-        print("ref-scan (scan against the reference's target) at or below ref: %d of %d" % (target_at_or_below, target_total))
+        print("ref-scan (the greedy scan against the reference's target) at or below ref: %d of %d" % (target_at_or_below, target_total))
 
 
 if __name__ == "__main__":

@@ -81,7 +81,23 @@ private Q_SLOTS:
         QCOMPARE(document["shrink"].get<double>(), 1.0);
         QCOMPARE(document["steps"].size(), size_t(6));
         QVERIFY(document["steps"][3].contains("loss_before") && document["steps"][3].contains("loss_after"));
+        // The final-state step revisits the last three updates; the file keeps the greedy ratios.
+        QCOMPARE(document["final_refine"].get<int>(), 3);
+        for (int k = 0; k < 6; ++k) {
+            const auto& step = document["steps"][size_t(k)];
+            QCOMPARE(step["refined"].get<bool>(), k >= 3);
+            QCOMPARE(step["rho"].get<double>(), document["ratios"][size_t(k)].get<double>());
+            if (k < 3) QCOMPARE(step["greedy_rho"].get<double>(), step["rho"].get<double>());
+        }
         QCOMPARE(dcscope::loadRatios(ratios.toStdString()).size(), size_t(6));
+
+        // Without -q the final-state step says what it kept, one line per revisited update.
+        run = runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--datapoints", "4", "--fine", "60",
+                                 "--no-cache", "--out", dir.filePath("loud.json")},
+                     dir.path());
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QCOMPARE(run.err.count("final-state step "), 3);
+        QVERIFY2(run.err.contains("search batch final-state mse"), qPrintable(run.err));
 
         // adamw and DPM-Solver++ with the sample command's solver flags.
         run = runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--datapoints", "2", "--fine", "60", "--no-cache",

@@ -425,6 +425,15 @@ private Q_SLOTS:
                              ErrorCode::Cancelled, "cancelled");
         QCOMPARE(lastStep, 2);
         token.reset();
+        // A cancel after the greedy pass stops the final-state step at its first model call.
+        DCSCOPE_EXPECT_ERROR(searchRatios(denoiser, data.noise, config, truth, {},
+                                          [&](const SearchStepReport& report) {
+                                              lastStep = report.step;
+                                              if (report.step == 5) token.requestCancel();
+                                          }),
+                             ErrorCode::Cancelled, "cancelled");
+        QCOMPARE(lastStep, 5);
+        token.reset();
 
         const MultistepSampler other(model->schedule(), uniPC(7));
         DCSCOPE_EXPECT_ERROR(searchRatios(denoiser, data.noise, uniPC(7), truth), ErrorCode::InvalidArgument, "ground truth");

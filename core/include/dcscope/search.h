@@ -186,12 +186,12 @@ struct SearchResult {
 /// (mean over the batch and all elements) between the state at t_{k+1} after DC, the update and
 /// its corrector, and groundTruth.states[k+1] (golden and scan then shrink the move by
 /// options.shrink); then advance with it for real. scan then refines the last ratios against
-/// the final state (SearchOptions::finalRefineSteps); the observer hears of the greedy steps. `noise` is the search batch (conditioning in
-/// the denoiser); `groundTruth` must be for the same noise and the sampler's grid. config.ratios
-/// is ignored. Throws Error(InvalidArgument) for options validate() refuses. Evaluation counting:
-/// every model call is one, and adamw adds one per backward pass through a model call.
-/// Cancellable between model calls through the denoiser's token (Error(Cancelled)). Runs on the
-/// caller's thread.
+/// the final state (SearchOptions::finalRefineSteps); the observer hears of the greedy steps.
+/// `noise` is the search batch (conditioning in the denoiser); `groundTruth` must be for the
+/// same noise and the sampler's grid. config.ratios is ignored. Throws Error(InvalidArgument)
+/// for options validate() refuses. Evaluation counting: every model call is one, and adamw adds
+/// one per backward pass through a model call. Cancellable between model calls through the
+/// denoiser's token (Error(Cancelled)). Runs on the caller's thread.
 SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, const SolverConfig& config,
                           const GroundTruth& groundTruth, const SearchOptions& options = {}, const SearchObserver& observer = {});
 

@@ -96,6 +96,12 @@ bool groundTruthTooCoarse(double groundTruthErrorRms, double smallestMse) {
     return !(groundTruthErrorRms < 0.1 * std::sqrt(std::max(0.0, smallestMse)));
 }
 
+std::vector<double> perDatapointSquaredError(const at::Tensor& x, const at::Tensor& reference) {
+    const at::Tensor squared = (x.detach().to(at::kDouble) - reference.to(x.device(), at::kDouble)).pow(2);
+    const at::Tensor perDatapoint = squared.reshape({squared.size(0), -1}).mean(1).to(at::kCPU).contiguous();
+    return {perDatapoint.data_ptr<double>(), perDatapoint.data_ptr<double>() + perDatapoint.numel()};
+}
+
 HeldOutEvaluation evaluateHeldOut(GuidedDenoiser& denoiser, const at::Tensor& noise, const std::vector<EvaluationEntry>& entries,
                                   const GroundTruthOptions& groundTruthOptions) {
     at::NoGradGuard noGrad;
@@ -121,9 +127,7 @@ HeldOutEvaluation evaluateHeldOut(GuidedDenoiser& denoiser, const at::Tensor& no
         row.name = entry.name;
         row.config = entry.config;
         row.modelEvaluations = denoiser.nfe() - nfeBefore;
-        const at::Tensor squared = (final.to(at::kDouble) - found->second.to(final.device(), at::kDouble)).pow(2);
-        const at::Tensor perDatapoint = squared.reshape({squared.size(0), -1}).mean(1).to(at::kCPU).contiguous();
-        row.perDatapoint.assign(perDatapoint.data_ptr<double>(), perDatapoint.data_ptr<double>() + perDatapoint.numel());
+        row.perDatapoint = perDatapointSquaredError(final, found->second);
         row.mse = meanWithInterval(row.perDatapoint);
         result.rows.push_back(std::move(row));
     }

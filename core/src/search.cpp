@@ -10,6 +10,7 @@
 #include <map>
 
 #include "dcscope/errors.h"
+#include "dcscope/evaluation.h"
 
 namespace dcscope {
 namespace {
@@ -111,11 +112,9 @@ at::Tensor meanSquaredErrorTensor(const at::Tensor& x, const at::Tensor& referen
     return (x - reference.to(x.device(), x.scalar_type())).pow(2).mean();
 }
 
-// The MSE of every datapoint (mean over its elements), non-finite as +infinity.
-std::vector<double> perDatapointSquaredError(const at::Tensor& x, const at::Tensor& reference) {
-    const at::Tensor errors =
-        (x.detach().to(at::kDouble) - reference.to(x.device(), at::kDouble)).pow(2).flatten(1).mean(1).to(at::kCPU).contiguous();
-    std::vector<double> result(errors.data_ptr<double>(), errors.data_ptr<double>() + errors.numel());
+// The held-out metric's per-datapoint MSE on the search batch, non-finite as +infinity.
+std::vector<double> finalStateLosses(const at::Tensor& x, const at::Tensor& reference) {
+    std::vector<double> result = perDatapointSquaredError(x, reference);
     for (double& value : result)
         if (!std::isfinite(value)) value = kInf;
     return result;
@@ -135,7 +134,7 @@ void refineAgainstFinalState(GuidedDenoiser& denoiser, const MultistepSampler& s
     // The current ratios' trajectory from update k on: currentPath[j - k] is the state before
     // update j, the last entry the final state.
     std::vector<SamplerState> currentPath = std::move(greedyPath);
-    std::vector<double> currentLosses = perDatapointSquaredError(currentPath.back().x, finalTarget);
+    std::vector<double> currentLosses = finalStateLosses(currentPath.back().x, finalTarget);
     for (int k = first; k < steps; ++k) {
         struct Trial {
             std::vector<double> losses;
@@ -154,7 +153,7 @@ void refineAgainstFinalState(GuidedDenoiser& denoiser, const MultistepSampler& s
                     state = sampler.advance(denoiser, state, result.ratios[size_t(j)]);
                     trial.path.push_back(state);
                 }
-                trial.losses = perDatapointSquaredError(state.x, finalTarget);
+                trial.losses = finalStateLosses(state.x, finalTarget);
                 found = trials.emplace(rho, std::move(trial)).first;
             }
             return mean(found->second.losses);
@@ -208,34 +207,23 @@ double leaveOneOutLoss(const std::vector<std::vector<double>>& losses) {
     if (losses.empty()) throw Error(ErrorCode::InvalidArgument, "leave-one-out: no candidates");
     const size_t count = losses.front().size();
     if (count < 2) throw Error(ErrorCode::InvalidArgument, "leave-one-out: needs at least 2 datapoints");
-    std::vector<double> totals;
-    for (const auto& row : losses) {
+    for (const auto& row : losses)
         if (row.size() != count) throw Error(ErrorCode::InvalidArgument, "leave-one-out: every candidate needs one loss per datapoint");
-        double total = 0.0;
-        for (double value : row) total += std::isfinite(value) ? value : kInf;
-        totals.push_back(total);
-    }
+    const auto finite = [](double value) { return std::isfinite(value) ? value : kInf; };
     double score = 0.0;
     for (size_t left = 0; left < count; ++left) {
         size_t chosen = 0;
         double chosenRest = kInf;
         for (size_t c = 0; c < losses.size(); ++c) {
-            const double own = std::isfinite(losses[c][left]) ? losses[c][left] : kInf;
-            // The other datapoints' total; an infinite own loss must not hide a finite rest.
-            double rest = 0.0;
-            if (std::isfinite(own)) {
-                rest = totals[c] - own;
-            } else {
-                for (size_t i = 0; i < count; ++i)
-                    if (i != left) rest += std::isfinite(losses[c][i]) ? losses[c][i] : kInf;
-            }
+            double rest = 0.0;  // summed afresh: an infinite loss left out must not hide a finite rest
+            for (size_t i = 0; i < count; ++i)
+                if (i != left) rest += finite(losses[c][i]);
             if (c == 0 || rest < chosenRest) {
                 chosen = c;
                 chosenRest = rest;
             }
         }
-        const double value = losses[chosen][left];
-        score += std::isfinite(value) ? value : kInf;
+        score += finite(losses[chosen][left]);
     }
     return score / double(count);
 }

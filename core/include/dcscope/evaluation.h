@@ -70,6 +70,10 @@ struct HeldOutEvaluation {
     int groundTruthEvaluations = 0;    ///< model calls spent on ground truths (0 when all were cached)
 };
 
+/// The per-datapoint MSE of the paper's metric: for each datapoint of `x` (dim 0) the mean over
+/// its elements of (x - reference)^2, in double on the CPU. Non-finite values are kept.
+std::vector<double> perDatapointSquaredError(const at::Tensor& x, const at::Tensor& reference);
+
 /// The paper's metric (spec section 6): for every entry, the MSE of the final state against the
 /// ground-truth final state, per datapoint of `noise` (conditioning in the denoiser), summarised
 /// with a 95% interval. Use datapoints the search did not see (makeDatapoints with

@@ -59,7 +59,7 @@ void runGroundTruth(const GroundTruthCommandFlags& flags) {
             files.push_back({{"k", k}, {"t", truth.coarseTimes[k]}, {"file", name}});
         }
         const nlohmann::json index = {{"model", model->info().source}, {"nfe", flags.nfe}, {"grid", flags.grid},
-                                      {"cfg", flags.batch.cfg}, {"fine", options.fineSteps},
+                                      {"cfg", flags.batch.cfg}, {"fine", resolveFineSteps(options.fineSteps, flags.nfe)},
                                       {"fine_per_interval", truth.finePerInterval}, {"fine_solver", toString(options.fineSolver)},
                                       {"error", std::isfinite(truth.error) ? nlohmann::json(truth.error) : nlohmann::json(nullptr)},
                                       {"error_rms", std::isfinite(truth.errorRms) ? nlohmann::json(truth.errorRms) : nlohmann::json(nullptr)},

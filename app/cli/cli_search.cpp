@@ -46,13 +46,15 @@ void runSearch(const SearchFlags& flags) {
                      run.groundTruthFromCache ? "from the cache" : (std::to_string(run.groundTruthEvaluations) + " model calls").c_str(),
                      run.groundTruthError);
     const SearchResult& result = run.result;
-    if (!flags.quiet)
-        for (const auto& step : result.steps)
+    if (!flags.quiet) {
+        for (const auto& step : result.steps) {
             if (step.refined && step.rho == step.greedyRho)
                 std::fprintf(stderr, "final-state step %d/%d  rho = %.5g (the greedy ratio kept)\n", step.step, step.totalSteps, step.rho);
             else if (step.refined)
                 std::fprintf(stderr, "final-state step %d/%d  rho = %.5g (greedy %.5g)\n", step.step, step.totalSteps, step.rho,
                              step.greedyRho);
+        }
+    }
     if (!flags.quiet && result.steps.back().refined)
         std::fprintf(stderr, "search batch final-state mse %.4e\n", result.finalLoss);
     saveRatios(flags.out, result.ratios, run.metadata);

@@ -163,10 +163,10 @@ void runSearchBench(const SearchBenchFlags& flags) {
     SolverFlags solverFlags = flags.solver;
     solverFlags.nfe = flags.nfes.front();
     std::printf("search-bench: %s, %s, cfg %g; %d search batch(es) of %d datapoints (seeds from %llu), %d held-out datapoints "
-                "(seeds from %llu); ground truth %d %s steps\n",
+                "(seeds from %llu); ground truth %s %s steps\n",
                 model->info().source.c_str(), solverLabel(toSolverConfig(solverFlags)).c_str(), flags.cfg, flags.repeats,
                 flags.datapoints, static_cast<unsigned long long>(flags.seed), flags.heldout,
-                static_cast<unsigned long long>(heldOutSeed), truthOptions.fineSteps,
+                static_cast<unsigned long long>(heldOutSeed), describeFineSteps(truthOptions.fineSteps).c_str(),
                 toString(truthOptions.fineSolver).c_str());
     std::printf("ref: adamw against the reference's target (a plain %d-step time-uniform DDIM run, state at the last fine time "
                 "above t_k); ref-scan: the greedy scan against that target; %s is the default search\n", kReferenceFineSteps,

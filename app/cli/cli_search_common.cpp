@@ -36,14 +36,16 @@ void addOptimizerFlags(CLI::App& command, SearchOptions& search) {
 }
 
 void addGroundTruthFlags(CLI::App& command, GroundTruthFlags& flags) {
-    command.add_option("--fine", flags.fine, "Fine steps of the ground truth in total (split equally over the NFE intervals)")
-        ->capture_default_str();
+    command.add_option("--fine", flags.fine,
+                       "Fine steps of the ground truth in total, split equally over the NFE intervals (default: " +
+                           describeFineSteps(kDefaultFineSteps) + ")")
+        ->default_str("auto");
     command.add_option("--fine-solver", flags.fineSolver, "Fine solver of the ground truth: ddim or dpmpp2m")->capture_default_str();
     command.add_flag("--no-cache", flags.noCache, "Neither read nor write the ground-truth cache");
 }
 
 GroundTruthOptions toGroundTruthOptions(const GroundTruthFlags& flags) {
-    if (flags.fine < 1) throw Error(ErrorCode::InvalidArgument, "fine: must be >= 1, got " + std::to_string(flags.fine));
+    resolveFineSteps(flags.fine, 1);  // refuses a negative count before any work
     GroundTruthOptions options;
     options.fineSteps = flags.fine;
     options.fineSolver = parseFineSolver(flags.fineSolver);

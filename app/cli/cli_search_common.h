@@ -15,7 +15,7 @@ namespace dcscope::cli {
 
 /// Ground-truth flags shared by gt, search, evaluate and search-bench.
 struct GroundTruthFlags {
-    int fine = 200;
+    int fine = kDefaultFineSteps;  ///< 0: defaultFineSteps(NFE)
     std::string fineSolver = toString(GroundTruthOptions{}.fineSolver);
     bool noCache = false;
 };

@@ -43,7 +43,7 @@ nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std:
             {"model", model},
             {"datapoints", datapoints},
             {"seed", seed},
-            {"fine", groundTruth.fineSteps},
+            {"fine", resolveFineSteps(groundTruth.fineSteps, config.steps)},
             {"fine_solver", toString(groundTruth.fineSolver)},
             {"gt_error", std::isfinite(groundTruthError) ? nlohmann::json(groundTruthError) : nlohmann::json(nullptr)},
             {"steps", steps},

@@ -464,9 +464,9 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     const auto& info = model.info();
     if (request.batchSize < 1)
         throw dcscope::Error(dcscope::ErrorCode::InvalidArgument, "batch: must be >= 1, got " + std::to_string(request.batchSize));
-    if (request.groundTruthFineSteps < 1)
-        throw dcscope::Error(dcscope::ErrorCode::InvalidArgument,
-                             "ground truth: fine steps must be >= 1, got " + std::to_string(request.groundTruthFineSteps));
+    if (request.groundTruthFineSteps < 0)
+        throw dcscope::Error(dcscope::ErrorCode::InvalidArgument, "ground truth: fine steps must be >= 1 (or 0 for the default), got " +
+                                                                      std::to_string(request.groundTruthFineSteps));
 
     Display display;
     display.points = isPointModel(info);
@@ -540,7 +540,8 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     // Progress is shared out by the model calls still to make.
     const double plainWork = plainCached ? 0.0 : steps;
     const double compensatedWork = compensated ? steps - resumeStep : 0.0;
-    const double truthWork = runTruth ? 1.5 * std::max(steps, request.groundTruthFineSteps) + steps : 0.0;
+    const int fineSteps = dcscope::resolveFineSteps(request.groundTruthFineSteps, steps);
+    const double truthWork = runTruth ? 1.5 * std::max(steps, fineSteps) + steps : 0.0;
     const double totalWork = std::max(1.0, plainWork + compensatedWork + truthWork);
     const ProgressSink reportProgress = [this](std::shared_ptr<const StepUpdate> update) { Q_EMIT stepProgress(std::move(update)); };
 
@@ -636,10 +637,10 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
         Q_EMIT samplesReady(std::make_shared<const SamplingResult>(*result));
         const auto start = Clock::now();
         dcscope::GroundTruthOptions options;
-        options.fineSteps = request.groundTruthFineSteps;
+        options.fineSteps = fineSteps;
         options.modelIdentity = m_modelIdentity;  // hashed once at load, not again for every ground truth
         // The trajectory view draws every fine step (images: while the path stays below ~128 MB).
-        const double pathValues = double(request.batchSize) * double(noise[0].numel()) * (request.groundTruthFineSteps + 1);
+        const double pathValues = double(request.batchSize) * double(noise[0].numel()) * (fineSteps + 1);
         options.keepFinePath = display.points || pathValues <= 32e6;
         const double truthStart = (plainWork + compensatedWork) / totalWork;
         const auto progress = [&](int done, int total) {
@@ -715,7 +716,7 @@ std::shared_ptr<SamplingResult> InferenceWorker::sampleRequest(const SamplingReq
     result->compensatedSampleMse = perSampleMse(dc.finalState(), truth.finalState());
     result->plainMse = std::pow(rmsDistance(plain.finalState(), truth.finalState()), 2);
     result->compensatedMse = std::pow(rmsDistance(dc.finalState(), truth.finalState()), 2);
-    const dcscope::ReproductionGroundTruth truthSettings{request.groundTruthFineSteps, dcscope::GroundTruthOptions{}.fineSolver};
+    const dcscope::ReproductionGroundTruth truthSettings{fineSteps, dcscope::GroundTruthOptions{}.fineSolver};
     result->plainRecord.groundTruth = result->compensatedRecord.groundTruth = truthSettings;
     result->plainRecord.mse = result->plainMse;
     result->compensatedRecord.mse = result->compensatedMse;

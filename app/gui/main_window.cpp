@@ -323,11 +323,10 @@ QWidget* MainWindow::createControlPanel() {
                                       "(cached on disk), for the error curves, the ground-truth pane and the difference maps"));
     m_fineStepsSpin = new QSpinBox;
     m_fineStepsSpin->setObjectName(QStringLiteral("fineStepsSpin"));
-    m_fineStepsSpin->setRange(10, 2000);
-    m_fineStepsSpin->setSingleStep(50);
-    m_fineStepsSpin->setValue(200);
-    m_fineStepsSpin->setToolTip(tr("Fine steps of the ground truth over all coarse intervals; its own error (the change "
-                                   "when they are halved) is shown above the error chart"));
+    configureFineStepsSpin(*m_fineStepsSpin, 2000);
+    m_fineStepsSpin->setToolTip(tr("Fine steps of the ground truth over all coarse intervals (auto: %1); its own error (the "
+                                   "change when they are halved) is shown above the error chart")
+                                    .arg(QString::fromStdString(dcscope::describeFineSteps(dcscope::kDefaultFineSteps))));
     samplesForm->addRow(tr("Class"), m_classCombo);
     samplesForm->addRow(tr("Guidance"), m_guidanceSpin);
     samplesForm->addRow(tr("Batch"), m_batchSpin);

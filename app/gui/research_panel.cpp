@@ -26,6 +26,7 @@
 #include "dcscope/package_compensation.h"
 #include "error_chart.h"
 #include "mse_bar_chart.h"
+#include "solver_choices.h"
 
 namespace {
 
@@ -163,9 +164,9 @@ QWidget* ResearchPanel::createSearchTab() {
     });
     m_searchFineSpin = new QSpinBox;
     m_searchFineSpin->setObjectName(QStringLiteral("searchFineSpin"));
-    m_searchFineSpin->setRange(10, 5000);
-    m_searchFineSpin->setValue(200);
-    m_searchFineSpin->setToolTip(tr("Fine steps of the search's ground truth (DPM-Solver++ 2M; cached on disk)"));
+    configureFineStepsSpin(*m_searchFineSpin, 5000);
+    m_searchFineSpin->setToolTip(tr("Fine steps of the search's ground truth (DPM-Solver++ 2M; cached on disk; auto: %1)")
+                                     .arg(QString::fromStdString(dcscope::describeFineSteps(dcscope::kDefaultFineSteps))));
     form->addRow(tr("Ground truth steps"), m_searchFineSpin);
 
     m_searchJob = makeJobControls(tr("Search"), tr("Search the ratios for the window's solver, NFE and guidance"), QStringLiteral("search"));

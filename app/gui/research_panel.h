@@ -11,6 +11,7 @@
 #include <QWidget>
 
 #include "dcscope/cpr.h"
+#include "dcscope/ground_truth.h"
 #include "dcscope/solver.h"
 #include "research_controller.h"
 
@@ -36,7 +37,7 @@ struct ResearchContext {
     double guidance = 1.0;
     uint64_t seed = 0;             ///< the window's seed (the sweep grid samples the same noise)
     int classChoice = -1;          ///< as SamplingRequest::classChoice
-    int groundTruthFineSteps = 200;
+    int groundTruthFineSteps = dcscope::kDefaultFineSteps;
     std::optional<dcscope::CprCoefficients> packageCpr;  ///< the package's fitted CPR, if it has one
     bool hasQualityModel = false;  ///< the package has a quality section (class accuracy, Frechet distance)
 };

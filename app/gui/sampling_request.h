@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dcscope/cancel.h"
+#include "dcscope/ground_truth.h"
 #include "dcscope/mixture_definition.h"
 #include "dcscope/solver.h"
 
@@ -32,7 +33,7 @@ struct SamplingRequest {
     int classChoice = kEachClassInTurn;          ///< or a class index 0..K-1
     double guidanceScale = 1.0;                  ///< classifier-free guidance w
     bool computeGroundTruth = true;              ///< core's ground truth for the error curves and GT images
-    int groundTruthFineSteps = 200;              ///< fine steps of the ground truth (over all S intervals)
+    int groundTruthFineSteps = dcscope::kDefaultFineSteps;  ///< fine steps of the ground truth (over all S intervals; 0: the default)
     /// Find the DC ratios first with core's quick search (cached on disk) and use them instead
     /// of `ratios`: for models that ship none.
     bool quickSearch = false;

@@ -156,7 +156,7 @@ Session parseSession(const QByteArray& bytes, const QString& source) {
     session.seed = qint64(root.number("seed", double(session.seed), 0, 999999));
     session.seedLocked = root.boolean("seed_locked", session.seedLocked);
     session.groundTruth = root.boolean("ground_truth", session.groundTruth);
-    session.groundTruthFineSteps = root.integer("ground_truth_fine_steps", session.groundTruthFineSteps, 10, 2000);
+    session.groundTruthFineSteps = root.integer("ground_truth_fine_steps", session.groundTruthFineSteps, 0, 2000);
     session.ratios = root.numbers("ratios", 0.0, 10.0);
     if (!session.ratios.isEmpty() && session.ratios.size() != session.nfe)
         root.bad("ratios", QStringLiteral("must hold 'nfe' (%1) values, not %2").arg(session.nfe).arg(session.ratios.size()));

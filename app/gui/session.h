@@ -32,7 +32,7 @@ struct Session {
     qint64 seed = 0;
     bool seedLocked = false;
     bool groundTruth = true;
-    int groundTruthFineSteps = 200;
+    int groundTruthFineSteps = 0;  ///< 0: the default (dcscope::kDefaultFineSteps, max(200, 20 x NFE))
     QVector<double> ratios;
     bool followPackageRatios = false;  ///< the curve is the package's CPR prediction (no user edit)
     QVector<Overlay> overlays;

@@ -1,5 +1,10 @@
 #include "solver_choices.h"
 
+#include <QCoreApplication>
+#include <QSpinBox>
+
+#include "dcscope/ground_truth.h"
+
 QString SolverChoice::label() const {
     dcscope::SolverConfig config;
     config.solver = type;
@@ -25,3 +30,10 @@ int solverChoiceIndex(dcscope::SolverType type, dcscope::UniPCVariant variant) {
 }
 
 QString compensatedSolverName(const QString& solverName) { return solverName + QStringLiteral(" + DC"); }
+
+void configureFineStepsSpin(QSpinBox& spin, int maximum) {
+    spin.setRange(dcscope::kDefaultFineSteps, maximum);
+    spin.setSingleStep(50);
+    spin.setSpecialValueText(QCoreApplication::translate("FineStepsSpin", "auto"));
+    spin.setValue(dcscope::kDefaultFineSteps);
+}

@@ -5,6 +5,8 @@
 
 #include "dcscope/solver.h"
 
+class QSpinBox;
+
 /// One entry of the window's solver list. Its label is core's display name, so the window, the
 /// CLI's output and exported PNGs name a solver the same way.
 struct SolverChoice {
@@ -21,3 +23,7 @@ int solverChoiceIndex(dcscope::SolverType type, dcscope::UniPCVariant variant);
 /// The name of a solver with dynamic compensation, e.g. "UniPC (bh2) + DC" (everywhere the
 /// window names the DC run).
 QString compensatedSolverName(const QString& solverName);
+
+/// A spin box for the ground truth's fine steps in total: 0 reads "auto", core's default
+/// (dcscope::kDefaultFineSteps, max(200, 20 x NFE)), and is the initial value; else 1..maximum.
+void configureFineStepsSpin(QSpinBox& spin, int maximum);

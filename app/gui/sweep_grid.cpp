@@ -390,7 +390,7 @@ QString titleOf(const dcscope::DiffusionModel& model, const SweepSpec& spec) {
 QStringList notesOf(const dcscope::DiffusionModel& model, const SweepSpec& spec) {
     QString truth = QStringLiteral("MSE of x_S against the ground truth (%1, %2 fine steps)")
                         .arg(QString::fromStdString(dcscope::displayName(dcscope::GroundTruthOptions{}.fineSolver)))
-                        .arg(spec.groundTruthFineSteps);
+                        .arg(QString::fromStdString(dcscope::describeFineSteps(spec.groundTruthFineSteps)));
     if (spec.layout == SweepLayout::NfeBySolver || spec.compensated)
         truth += spec.cpr ? QStringLiteral("; DC ratios: CPR prediction per NFE and guidance") : QStringLiteral("; DC ratios: the curve resampled to each NFE");
     QStringList notes{truth};
@@ -411,7 +411,8 @@ void validate(const SweepSpec& spec) {
     if (!std::isfinite(spec.guidance)) refuse("guidance: must be finite");
     if (spec.samples < 1 || spec.samples > kMaxSamples)
         refuse("samples: must be 1.." + std::to_string(kMaxSamples) + ", got " + std::to_string(spec.samples));
-    if (spec.groundTruthFineSteps < 1) refuse("ground-truth fine steps: must be >= 1, got " + std::to_string(spec.groundTruthFineSteps));
+    if (spec.groundTruthFineSteps < 0)
+        refuse("ground-truth fine steps: must be >= 1 (or 0 for the default), got " + std::to_string(spec.groundTruthFineSteps));
     if (spec.classChoice < -2) refuse("class: " + std::to_string(spec.classChoice) + " is neither a class nor -1 (each in turn) or -2 (none)");
     const int cells = rowCount(spec) * columnCount(spec);
     if (cells > kMaxCells) refuse("grid: " + std::to_string(cells) + " cells, at most " + std::to_string(kMaxCells));

@@ -12,6 +12,7 @@
 
 #include "dcscope/cancel.h"
 #include "dcscope/cpr.h"
+#include "dcscope/ground_truth.h"
 #include "dcscope/model.h"
 #include "dcscope/solver.h"
 
@@ -36,7 +37,7 @@ struct SweepSpec {
     uint64_t seed = 0;           ///< sample b is datapoint seed + b (core's makeDatapoints): the window's noise
     int samples = 4;             ///< per cell, 1..16
     int classChoice = -1;        ///< -1 each class in turn, -2 unconditional, else a class index
-    int groundTruthFineSteps = 200;  ///< core's computeGroundTruth, DPM-Solver++ (2M), disk-cached
+    int groundTruthFineSteps = dcscope::kDefaultFineSteps;  ///< core's computeGroundTruth (0: its default), DPM-Solver++ (2M), disk-cached
     std::string device = "cpu";  ///< where `model` is (parseDevice): the noise is drawn on the CPU and moved there
 };
 

@@ -233,11 +233,21 @@ std::string toString(FineSolver solver) { return solver == FineSolver::Ddim ? "d
 
 std::string displayName(FineSolver solver) { return solver == FineSolver::Ddim ? "DDIM" : "DPM-Solver++ (2M)"; }
 
-int finePerInterval(int fineSteps, int coarseSteps) {
-    if (fineSteps < 1) throw Error(ErrorCode::InvalidArgument, "fine: must be >= 1, got " + std::to_string(fineSteps));
+int defaultFineSteps(int coarseSteps) { return std::max(kDefaultFineStepsInAll, kDefaultFinePerInterval * coarseSteps); }
+
+int resolveFineSteps(int fineSteps, int coarseSteps) {
+    if (fineSteps < 0)
+        throw Error(ErrorCode::InvalidArgument, "fine: must be >= 1 (or 0 for the default), got " + std::to_string(fineSteps));
     if (coarseSteps < 1) throw Error(ErrorCode::InvalidArgument, "nfe: must be >= 1, got " + std::to_string(coarseSteps));
-    return std::max(1, fineSteps / coarseSteps);
+    return fineSteps == kDefaultFineSteps ? defaultFineSteps(coarseSteps) : fineSteps;
 }
+
+std::string describeFineSteps(int fineSteps) {
+    if (fineSteps != kDefaultFineSteps) return std::to_string(fineSteps);
+    return "max(" + std::to_string(kDefaultFineStepsInAll) + ", " + std::to_string(kDefaultFinePerInterval) + " x NFE)";
+}
+
+int finePerInterval(int fineSteps, int coarseSteps) { return std::max(1, resolveFineSteps(fineSteps, coarseSteps) / coarseSteps); }
 
 std::vector<double> fineTimeGrid(const NoiseSchedule& schedule, const std::vector<double>& coarseTimes, int perInterval) {
     if (coarseTimes.size() < 2) throw Error(ErrorCode::InvalidArgument, "ground truth: need at least two coarse times");

@@ -62,6 +62,14 @@ private Q_SLOTS:
         QVERIFY(run.err.contains("corrupt cache entry"));
         QVERIFY(run.out.contains("computed with"));
         QVERIFY(at::equal(dcscope::loadNpy((out + "/gt_005.npy").toStdString()), final));
+
+        // Without --fine: max(200, 20 x NFE) in all, recorded as the count taken.
+        const QString highNfe = dir.filePath("gt20");
+        run = runCli(QStringList{"gt", "--model", "builtin:gmm2d", "--nfe", "20", "--batch", "2", "--out", highNfe, "--no-cache"}, cache);
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY2(run.out.contains("20 fine dpmpp2m steps per interval (400 in all)"), qPrintable(run.out));
+        const auto highIndex = nlohmann::json::parse(dcscope::readFile((highNfe + "/gt.json").toStdString()));
+        QCOMPARE(highIndex["fine"].get<int>(), 400);
     }
 
     void searchWritesRatiosThatEvaluateAndSampleAccept() {
@@ -288,6 +296,9 @@ private Q_SLOTS:
                                   "scan: the range");
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
         problem = badInputProblem(runCli(QStringList{"gt", "--model", "builtin:gmm-image", "--nfe", "5", "--fine-solver", "rk4"}, dir.path()), "fine-solver 'rk4'");
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        problem = badInputProblem(runCli(QStringList{"gt", "--model", "builtin:gmm-image", "--nfe", "5", "--fine", "-2"}, dir.path()),
+                                  "fine: must be >= 1 (or 0 for the default), got -2");
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
     }
 };

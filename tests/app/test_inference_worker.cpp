@@ -110,7 +110,7 @@ private Q_SLOTS:
         QVERIFY(result->compensated);
         QVERIFY(result->compensatedImages != result->plainImages);
         QVERIFY(result->hasGroundTruth);
-        // Core's ground truth: 200 fine steps over 6 intervals are 33 per interval, landing on every t_k.
+        // Core's default ground truth: 200 fine steps over 6 intervals are 33 per interval, landing on every t_k.
         QCOMPARE(result->groundTruthFineSteps, 6 * 33);
         QCOMPARE(result->groundTruthSolver, QString::fromStdString(dcscope::displayName(dcscope::GroundTruthOptions{}.fineSolver)));
         QCOMPARE(result->groundTruthImages.size(), 4);

@@ -69,6 +69,8 @@ private Q_SLOTS:
         const auto* truth = child<ImageGridView>(window, "groundTruthView");
         QCOMPARE(truth->images().size(), plain->images().size());
         QCOMPARE(truth->images(), window.lastResult()->groundTruthImages);
+        // The fine-steps box reads "auto": core's default, 200 in all up to NFE 10.
+        QCOMPARE(child<QSpinBox>(window, "fineStepsSpin")->text(), QStringLiteral("auto"));
         QVERIFY(truth->caption().contains(QStringLiteral("200 fine steps")));
         QVERIFY(!child<QPushButton>(window, "cancelButton")->isEnabled());
         QVERIFY(m_errors.isEmpty());

@@ -286,7 +286,7 @@ private Q_SLOTS:
         case 4: spec.samples = 0; break;
         case 5: spec.samples = 17; break;
         case 6: spec.nfes = QVector<int>(17, 5); break;  // 17 rows x 4 columns = 68 > 64
-        case 7: spec.groundTruthFineSteps = 0; break;
+        case 7: spec.groundTruthFineSteps = -1; break;
         default: spec.classChoice = -3; break;
         }
         DCSCOPE_EXPECT_ERROR(validate(spec), ErrorCode::InvalidArgument, fragment.toStdString());

@@ -95,8 +95,9 @@ private Q_SLOTS:
                                                    {"unipc-20", configFor(SolverType::UniPC, 2, 20)}};
         const HeldOutEvaluation evaluation = evaluateHeldOut(denoiser, data.noise, entries, uncached());
         QCOMPARE(evaluation.rows.size(), size_t(3));
-        // Two grids (nfe 10 and 20): two ground truths of 200 + 100 fine calls each.
-        QCOMPARE(evaluation.groundTruthEvaluations, 2 * 300);
+        // Two grids with the default fine steps: nfe 10 has 200 + 100 (the halved solve) fine
+        // calls, nfe 20 has 400 + 200 (20 per interval).
+        QCOMPARE(evaluation.groundTruthEvaluations, 300 + 600);
         QVERIFY(evaluation.groundTruthError > 0.0);
         QVERIFY(evaluation.groundTruthErrorRms > 0.0 && evaluation.groundTruthErrorRms < evaluation.groundTruthError);
         for (size_t i = 0; i < entries.size(); ++i) {

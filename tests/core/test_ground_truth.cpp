@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dcscope/evaluation.h"
 #include "dcscope/gaussian_mixture_model.h"
 #include "dcscope/ground_truth.h"
 #include "dcscope/guided_denoiser.h"
@@ -157,6 +158,44 @@ private Q_SLOTS:
         // One fine step per interval cannot be halved.
         const GroundTruth single = computeGroundTruth(f.denoiser, f.data.noise, coarse, uncached(5));
         QVERIFY(std::isnan(single.error) && std::isnan(single.errorRms));
+    }
+
+    void defaultFineStepsGrowWithTheNfe() {
+        QCOMPARE(defaultFineSteps(5), 200);
+        QCOMPARE(defaultFineSteps(10), 200);  // NFE 5-10: the 200 steps of before
+        QCOMPARE(defaultFineSteps(20), 400);  // then 20 per interval
+        QCOMPARE(resolveFineSteps(kDefaultFineSteps, 25), 500);
+        QCOMPARE(resolveFineSteps(150, 25), 150);  // an explicit count is kept
+        QCOMPARE(finePerInterval(kDefaultFineSteps, 6), 33);
+        QCOMPARE(finePerInterval(kDefaultFineSteps, 15), 20);
+        QCOMPARE(GroundTruthOptions{}.fineSteps, kDefaultFineSteps);
+        QCOMPARE(describeFineSteps(kDefaultFineSteps), std::string("max(200, 20 x NFE)"));
+        QCOMPARE(describeFineSteps(150), std::string("150"));
+        DCSCOPE_EXPECT_ERROR(resolveFineSteps(-1, 10), ErrorCode::InvalidArgument, "fine: must be >= 1 (or 0 for the default), got -1");
+        DCSCOPE_EXPECT_ERROR(finePerInterval(200, 0), ErrorCode::InvalidArgument, "nfe: must be >= 1");
+    }
+
+    void defaultGroundTruthJudgesHighNfeErrors() {
+        // gmm2d, guidance 5, NFE 20: DC's held-out RMS error is about 0.55 of plain UniPC's there
+        // (search-bench). The default ground truth must be below a tenth of it; 200 fine steps in
+        // all (10 per interval, the old default) are not.
+        const auto model = GaussianMixtureModel::builtin("gmm2d");
+        const Datapoints data = makeDatapoints(*model, 0, 16);
+        GuidedDenoiser denoiser{*model, Conditioning{data.classes, 5.0}};
+        SolverConfig unipc;
+        unipc.steps = 20;
+        const auto coarse = makeTimeGrid(model->schedule(), unipc.grid, unipc.steps);
+        GroundTruthOptions options;
+        options.useCache = false;
+        const GroundTruth truth = computeGroundTruth(denoiser, data.noise, coarse, options);
+        QCOMPARE(truth.finePerInterval, 20);
+        const double uniPcRms = std::sqrt(
+            (sample(denoiser, data.noise, unipc).to(at::kDouble) - truth.finalState().to(at::kDouble)).pow(2).mean().item<double>());
+        const double dcMse = std::pow(0.55 * uniPcRms, 2);
+        QVERIFY2(!groundTruthTooCoarse(truth.errorRms, dcMse), qPrintable(QString("gt %1, unipc %2").arg(truth.errorRms).arg(uniPcRms)));
+        options.fineSteps = 200;
+        const GroundTruth old = computeGroundTruth(denoiser, data.noise, coarse, options);
+        QVERIFY2(groundTruthTooCoarse(old.errorRms, dcMse), qPrintable(QString("gt %1, unipc %2").arg(old.errorRms).arg(uniPcRms)));
     }
 
     void cacheReturnsTheSameValues() {

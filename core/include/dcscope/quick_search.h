@@ -18,7 +18,7 @@ inline constexpr uint64_t kQuickSearchSeed = 20000;
 struct QuickSearchOptions {
     int datapoints = 8;                 ///< search batch: datapoints seed .. seed + n - 1, classes in turn
     uint64_t seed = kQuickSearchSeed;
-    int groundTruthFineSteps = 200;     ///< of the search's ground truth
+    int groundTruthFineSteps = kDefaultFineSteps;  ///< of the search's ground truth
     std::string device = "cpu";         ///< where the model runs (parseDevice); the noise is drawn on the CPU
     std::string cacheDir;               ///< empty: defaultQuickSearchCacheDir()
     bool useCache = true;

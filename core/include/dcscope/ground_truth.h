@@ -30,7 +30,8 @@ std::string displayName(FineSolver solver);  ///< "DDIM" | "DPM-Solver++ (2M)"
 /// on every model of the bench; at higher NFE the errors judged shrink faster than the intervals,
 /// and with 200 the error was not below a tenth at NFE 15-20 (10-13 fine steps per interval).
 /// With at least 20 per interval it is (gmm2d, guidance 5, NFE 20: 7.4e-3 -> 1.9e-3 against
-/// 4.7e-2; the embedded model, guidance 5, NFE 20: 2.1e-3 against 3.2e-2).
+/// 4.7e-2; the embedded model, guidance 5, NFE 20: 2.1e-3 against 3.2e-2), except on the
+/// embedded model at NFE 12, guidance 3-7.5, and where DC's error is 1% of plain UniPC's (README).
 constexpr int kDefaultFineStepsInAll = 200;
 constexpr int kDefaultFinePerInterval = 20;
 int defaultFineSteps(int coarseSteps);

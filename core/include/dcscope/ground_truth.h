@@ -31,7 +31,8 @@ std::string displayName(FineSolver solver);  ///< "DDIM" | "DPM-Solver++ (2M)"
 /// and with 200 the error was not below a tenth at NFE 15-20 (10-13 fine steps per interval).
 /// With at least 20 per interval it is (gmm2d, guidance 5, NFE 20: 7.4e-3 -> 1.9e-3 against
 /// 4.7e-2; the embedded model, guidance 5, NFE 20: 2.1e-3 against 3.2e-2), except on the
-/// embedded model at NFE 12, guidance 3-7.5, and where DC's error is 1% of plain UniPC's (README).
+/// embedded model at NFE 12, guidance 3-7.5, and where DC's error is 0.2-3% of plain UniPC's
+/// (time-uniform gmm-image at NFE 20; README).
 constexpr int kDefaultFineStepsInAll = 200;
 constexpr int kDefaultFinePerInterval = 20;
 int defaultFineSteps(int coarseSteps);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# A model the README's grid does not list: a mixture file (default: the example
+# assets/mixtures/unequal_modes.json) at the grid's settings (guidance 3 and 7.5, NFE 5, 6, 8,
+# 10) and at the other settings of tools/search_bench_other_settings.sh (guidance 1.5 and 5, NFE
+# 7, 12, 15, 20 with the default solver, the logSNR grid and UniPC bh1; UniPC order 3 at guidance
+# 3 and 7.5, NFE 5-10). Two search batches each (seeds 0 and 5000), 256 held-out datapoints
+# (seeds from 1000000); ref, ref-scan and scan. About 2 minutes on two idle cores.
+# Then tools/search_bench_table.py OUT.
+#   tools/search_bench_mixture_file.sh [OUT_DIR] [CLI] [MIXTURE_JSON]
+set -euo pipefail
+out=${1:-search-bench-mixture}
+cli=${2:-./build/app/dcscope-cli}
+mixture=${3:-assets/mixtures/unequal_modes.json}
+mkdir -p "$out"
+name=$(basename "$mixture" .json)
+run() {  # label guidance seed nfe [solver flags...]
+  local label=$1 cfg=$2 seed=$3 nfe=$4
+  shift 4
+  "$cli" search-bench --model "$mixture" --cfg "$cfg" --seed "$seed" --heldout-seed 1000000 --repeats 1 --heldout 256 \
+    --nfe "$nfe" --methods ref,ref-scan,scan "$@" > "$out/${label}_cfg${cfg}_seed${seed}.txt"
+}
+for seed in 0 5000; do
+  (
+    for cfg in 3 7.5; do
+      run "$name" "$cfg" "$seed" 5,6,8,10
+      run "$name-order3" "$cfg" "$seed" 5,6,8,10 --order 3
+    done
+    for cfg in 1.5 5; do
+      run "$name" "$cfg" "$seed" 7,12,15,20
+      run "$name-logSNR" "$cfg" "$seed" 7,12,15,20 --skip logSNR
+      run "$name-bh1" "$cfg" "$seed" 7,12,15,20 --variant bh1
+    done
+  ) &
+done
+wait

@@ -201,7 +201,10 @@ void runSearchBench(const SearchBenchFlags& flags) {
                 }
                 SearchOptions options = flags.search;
                 options.optimizer = methods[m].optimizer;
-                if (methods[m].referenceTarget) options.finalRefineSteps = 0;
+                if (methods[m].referenceTarget) {  // the reference's target has no predictions to compare
+                    options.finalRefineSteps = 0;
+                    options.predictionLoss = false;
+                }
                 const SearchResult result =
                     searchRatios(searchDenoiser, searchNoise, config, methods[m].referenceTarget ? referenceTarget : truth, options);
                 searchedRatios.push_back({methods[m].name, search.firstSeed, result.ratios});

@@ -126,6 +126,33 @@ double mean(const std::vector<double>& values) {
     return sum / double(values.size());
 }
 
+// The prediction term of the greedy step loss (SearchOptions::predictionLoss): the model's data
+// prediction at t_{k+1} from the trial's state against the one from the ground truth's state
+// there, each of the two MSEs relative to its value at rho = 1.
+struct PredictionTerm {
+    at::Tensor truthPrediction;  // undefined: the term is off for this step
+    double stateLossAtOne = 0.0;
+    double predictionLossAtOne = 0.0;
+
+    bool active() const { return truthPrediction.defined(); }
+    double loss(const SamplerState& trial, double stateLoss) const {
+        return stateLoss / stateLossAtOne + meanSquaredError(trial.history.back().dataPrediction, truthPrediction) / predictionLossAtOne;
+    }
+};
+
+// `one` is the trial at rho = 1 (its newest history entry is the model's output at t_{k+1}). The
+// term stays off where either MSE at rho = 1 is zero or not finite: there is nothing to scale by.
+PredictionTerm makePredictionTerm(GuidedDenoiser& denoiser, const at::Tensor& truthState, double time, const SamplerState& one,
+                                  const at::Tensor& target) {
+    PredictionTerm term;
+    const at::Tensor truthPrediction = denoiser.dataPrediction(truthState.to(one.x.device()), time);
+    term.stateLossAtOne = meanSquaredError(one.x, target);
+    term.predictionLossAtOne = meanSquaredError(one.history.back().dataPrediction, truthPrediction);
+    const auto usable = [](double value) { return std::isfinite(value) && value > 0.0; };
+    if (usable(term.stateLossAtOne) && usable(term.predictionLossAtOne)) term.truthPrediction = truthPrediction;
+    return term;
+}
+
 // The final-state refinement of the last updates (SearchOptions::finalRefineSteps). `greedyPath`
 // holds the greedy pass's state before every update from `first` on, and after the last one.
 void refineAgainstFinalState(GuidedDenoiser& denoiser, const MultistepSampler& sampler, const at::Tensor& finalTarget, int first,
@@ -445,18 +472,31 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
             const bool trialCallsModel = sampler.correctorAt(k);
             std::map<double, SamplerState> trials;
             double lossAtOne = std::numeric_limits<double>::quiet_NaN();
+            double stateLossAtOne = std::numeric_limits<double>::quiet_NaN();
             denoiser.setCheckFinite(false);  // a wild trial ratio gives an infinite loss, not an error
             double rho = 1.0;
             try {
                 if (options.optimizer != RatioOptimizer::AdamW) {
+                    // With the prediction term the loss is relative to rho = 1, so that trial comes
+                    // first; it has the model's output at t_{k+1} whenever the trial calls the model.
+                    PredictionTerm prediction;
+                    if (options.predictionLoss && trialCallsModel) {
+                        SamplerState one = sampler.advance(denoiser, state, 1.0);
+                        prediction = makePredictionTerm(denoiser, groundTruth.states[size_t(k) + 1], sampler.times()[size_t(k) + 1],
+                                                        one, target);
+                        trials.emplace(1.0, std::move(one));
+                    }
                     const auto loss = [&](double trialRho) {
                         double value;
                         if (trialCallsModel) {
-                            SamplerState trial = sampler.advance(denoiser, state, trialRho);
-                            value = meanSquaredError(trial.x, target);
-                            trials.emplace(trialRho, std::move(trial));
+                            auto found = trials.find(trialRho);
+                            if (found == trials.end()) found = trials.emplace(trialRho, sampler.advance(denoiser, state, trialRho)).first;
+                            const double stateLoss = meanSquaredError(found->second.x, target);
+                            value = prediction.active() ? prediction.loss(found->second, stateLoss) : stateLoss;
+                            if (trialRho == 1.0) stateLossAtOne = stateLoss;
                         } else {
                             value = meanSquaredError(sampler.trialState(denoiser, state, trialRho), target);
+                            if (trialRho == 1.0) stateLossAtOne = value;
                         }
                         if (trialRho == 1.0) lossAtOne = value;
                         return value;
@@ -483,7 +523,7 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
                     const auto loss = [&](const at::Tensor& parameter) {
                         const at::Tensor value = meanSquaredErrorTensor(sampler.trialStateDifferentiable(denoiser, state, parameter), target);
                         if (trialCallsModel) ++backwardPasses;  // the caller's backward goes through the model call
-                        if (parameter.item<double>() == 1.0) lossAtOne = value.item<double>();
+                        if (parameter.item<double>() == 1.0) stateLossAtOne = value.item<double>();
                         return value;
                     };
                     rho = minimiseAdamW(loss, options.adamw).x;
@@ -493,12 +533,12 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
                 throw;
             }
             denoiser.setCheckFinite(true);
-            if (std::isnan(lossAtOne)) lossAtOne = meanSquaredError(sampler.trialState(denoiser, state, 1.0), target);
+            if (std::isnan(stateLossAtOne)) stateLossAtOne = meanSquaredError(sampler.trialState(denoiser, state, 1.0), target);
             const auto reused = trials.find(rho);
             state = reused != trials.end() ? reused->second : sampler.advance(denoiser, state, rho);
             result.ratios[size_t(k)] = rho;
             report.rho = rho;
-            report.lossBefore = lossAtOne;
+            report.lossBefore = stateLossAtOne;
             report.lossAfter = meanSquaredError(state.x, target);
             if (!std::isfinite(report.lossAfter))
                 throw Error(ErrorCode::NonFinite, "search: step " + std::to_string(k) + " diverged (no finite loss for any ratio tried)");

@@ -91,6 +91,7 @@ private Q_SLOTS:
         QVERIFY(document["steps"][3].contains("loss_before") && document["steps"][3].contains("loss_after"));
         // The final-state step revisits the last three updates; the file keeps the greedy ratios.
         QCOMPARE(document["final_refine"].get<int>(), 3);
+        QCOMPARE(document["prediction_loss"].get<bool>(), true);
         for (int k = 0; k < 6; ++k) {
             const auto& step = document["steps"][size_t(k)];
             QCOMPARE(step["refined"].get<bool>(), k >= 3);
@@ -98,6 +99,22 @@ private Q_SLOTS:
             if (k < 3) QCOMPARE(step["greedy_rho"].get<double>(), step["rho"].get<double>());
         }
         QCOMPARE(dcscope::loadRatios(ratios.toStdString()).size(), size_t(6));
+
+        // The paper's step loss alone: another first searched ratio, and (greedy pass alone, so
+        // the counts compare) one model call fewer per update with a corrector (updates 2, 3, 4).
+        nlohmann::json greedy[2];
+        for (int stateLossOnly = 0; stateLossOnly < 2; ++stateLossOnly) {
+            const QString path = dir.filePath(QString("greedy%1.json").arg(stateLossOnly));
+            QStringList arguments{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--datapoints", "4", "--fine", "60",
+                                  "--no-cache", "--final-refine", "0", "--out", path, "-q"};
+            if (stateLossOnly) arguments << "--state-loss-only";
+            run = runCli(arguments, dir.path());
+            QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+            greedy[stateLossOnly] = nlohmann::json::parse(dcscope::readFile(path.toStdString()));
+            QCOMPARE(greedy[stateLossOnly]["prediction_loss"].get<bool>(), !stateLossOnly);
+        }
+        QCOMPARE(greedy[0]["evaluations"].get<int>() - greedy[1]["evaluations"].get<int>(), 3);
+        QVERIFY(greedy[0]["ratios"][2].get<double>() != greedy[1]["ratios"][2].get<double>());
 
         // Without -q the final-state step says what it kept, one line per revisited update.
         run = runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--datapoints", "4", "--fine", "60",

@@ -24,7 +24,7 @@ void addOptimizerFlags(CLI::App& command, SearchOptions& search) {
                        "scan: choose the last N ratios again against the final state, kept where leave-one-out agrees (0: off)")
         ->capture_default_str();
     command.add_flag("--state-loss-only", [&search](int64_t) { search.predictionLoss = false; },
-                     "scan, golden: the paper's step loss (the state's MSE at t_{k+1}) without the data prediction's");
+                     "scan: the paper's step loss (the state's MSE at t_{k+1}) without the data prediction's");
     GoldenOptions& golden = search.golden;
     command.add_option("--budget", golden.budget, "golden: loss evaluations per step")->capture_default_str();
     command.add_option("--golden-step", golden.initialStep, "golden: first bracketing step")->capture_default_str();

@@ -40,7 +40,7 @@ nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std:
             {"optimizer", toString(search.optimizer)},
             {"shrink", search.optimizer == RatioOptimizer::AdamW ? nlohmann::json(nullptr) : nlohmann::json(search.shrink)},
             {"final_refine", search.optimizer == RatioOptimizer::Scan ? search.finalRefineSteps : 0},
-            {"prediction_loss", search.optimizer != RatioOptimizer::AdamW && search.predictionLoss},
+            {"prediction_loss", search.optimizer == RatioOptimizer::Scan && search.predictionLoss},
             {"model", model},
             {"datapoints", datapoints},
             {"seed", seed},

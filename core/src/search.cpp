@@ -480,7 +480,7 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
                     // With the prediction term the loss is relative to rho = 1, so that trial comes
                     // first; it has the model's output at t_{k+1} whenever the trial calls the model.
                     PredictionTerm prediction;
-                    if (options.predictionLoss && trialCallsModel) {
+                    if (options.optimizer == RatioOptimizer::Scan && options.predictionLoss && trialCallsModel) {
                         SamplerState one = sampler.advance(denoiser, state, 1.0);
                         prediction = makePredictionTerm(denoiser, groundTruth.states[size_t(k) + 1], sampler.times()[size_t(k) + 1],
                                                         one, target);

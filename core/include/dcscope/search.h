@@ -140,7 +140,7 @@ struct SearchOptions {
     /// 0 turns it off; then the search is the greedy pass alone.
     int finalRefineSteps = 3;
     std::vector<double> finalShrinks{0.25, 0.5, 0.75, 1.0};
-    /// golden and scan: at updates whose trials call the model anyway (UniPC updates with a
+    /// scan only: at updates whose trials call the model anyway (UniPC updates with a
     /// corrector), the greedy step loss also compares the model's data prediction at t_{k+1} from
     /// the trial's state with the one from the ground truth's state there: the loss is
     /// MSE(state) / MSE(state at rho = 1) + MSE(prediction) / MSE(prediction at rho = 1). The
@@ -148,7 +148,7 @@ struct SearchOptions {
     /// prediction, so a state error counts by what it does to the model's output; where
     /// per-step state errors are tiny next to the final one, the state alone misleads. Costs one
     /// model call per such update (the prediction at the ground truth's state). false: the state
-    /// MSE alone, the paper's loss (adamw always uses it).
+    /// MSE alone, the paper's loss (adamw and golden, the spec's optimisers, always use it).
     bool predictionLoss = true;
 };
 
@@ -194,10 +194,10 @@ struct SearchResult {
 
 /// The paper's greedy search (spec section 6): for k = K..S-1 choose rho_k minimising the MSE
 /// (mean over the batch and all elements) between the state at t_{k+1} after DC, the update and
-/// its corrector, and groundTruth.states[k+1] (golden and scan add the prediction term of
-/// SearchOptions::predictionLoss, then shrink the move by options.shrink); then advance with it
-/// for real. scan then refines the last ratios against
-/// the final state (SearchOptions::finalRefineSteps); the observer hears of the greedy steps.
+/// its corrector, and groundTruth.states[k+1] (scan adds the prediction term of
+/// SearchOptions::predictionLoss; golden and scan then shrink the move by options.shrink); then
+/// advance with it for real. scan then refines the last ratios against the final state
+/// (SearchOptions::finalRefineSteps); the observer hears of the greedy steps.
 /// `noise` is the search batch (conditioning in the denoiser); `groundTruth` must be for the
 /// same noise and the sampler's grid. config.ratios is ignored. Throws Error(InvalidArgument)
 /// for options validate() refuses. Evaluation counting: every model call is one, and adamw adds

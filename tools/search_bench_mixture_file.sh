@@ -4,7 +4,7 @@
 # 10) and at the other settings of tools/search_bench_other_settings.sh (guidance 1.5 and 5, NFE
 # 7, 12, 15, 20 with the default solver, the logSNR grid and UniPC bh1; UniPC order 3 at guidance
 # 3 and 7.5, NFE 5-10). Two search batches each (seeds 0 and 5000), 256 held-out datapoints
-# (seeds from 1000000); ref, ref-scan and scan. About 2 minutes on two idle cores.
+# (seeds from 1000000); ref, ref-scan and scan. About 25 seconds on two idle cores.
 # Then tools/search_bench_table.py OUT.
 #   tools/search_bench_mixture_file.sh [OUT_DIR] [CLI] [MIXTURE_JSON]
 set -euo pipefail

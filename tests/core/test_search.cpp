@@ -285,6 +285,14 @@ private Q_SLOTS:
         std::vector<SearchStepReport> reports;
         const SearchResult result = setup.run(config, SearchOptions{}.optimizer, [&](const SearchStepReport& r) { reports.push_back(r); });
         QCOMPARE(reports.size(), size_t(6));
+        SearchResult stateOnly;
+        {
+            const MultistepSampler sampler(setup.model->schedule(), config);
+            const GroundTruth truth = computeGroundTruth(setup.searchDenoiser, setup.search.noise, sampler.times(), uncached());
+            SearchOptions options;
+            options.predictionLoss = false;
+            stateOnly = searchRatios(setup.searchDenoiser, setup.search.noise, config, truth, options);
+        }
         int previousEvaluations = 0;
         double previousSeconds = 0.0;
         for (int k = 0; k < 6; ++k) {
@@ -302,6 +310,8 @@ private Q_SLOTS:
             // alone may rise there.
             if (k == 5) QVERIFY(report.lossAfter <= report.lossBefore);
             QVERIFY(report.lossAfter > 0.0);
+            // With the state loss alone the state's MSE is the loss, and never rises at any step.
+            if (k >= config.dcOrder) QVERIFY(stateOnly.steps[size_t(k)].lossAfter <= stateOnly.steps[size_t(k)].lossBefore);
             // Every update makes a model call except the last.
             QVERIFY(k + 1 < 6 ? report.evaluations > previousEvaluations : report.evaluations == previousEvaluations);
             QVERIFY(report.seconds >= previousSeconds);

@@ -104,8 +104,13 @@ SearchObserver searchProgressPrinter(bool quiet) {
             std::fprintf(stderr, "search step %d/%d  rho = 1 (warm-up)  mse %.4e  evals %d  %.2f s\n", report.step, report.totalSteps,
                          report.lossAfter, report.evaluations, report.seconds);
         } else {
-            std::fprintf(stderr, "search step %d/%d  rho = %.5f  mse %.4e -> %.4e  evals %d  %.2f s\n", report.step,
-                         report.totalSteps, report.rho, report.lossBefore, report.lossAfter, report.evaluations, report.seconds);
+            char prediction[64] = "";
+            if (std::isfinite(report.predictionLossBefore))
+                std::snprintf(prediction, sizeof prediction, "  prediction mse %.4e -> %.4e", report.predictionLossBefore,
+                              report.predictionLossAfter);
+            std::fprintf(stderr, "search step %d/%d  rho = %.5f  mse %.4e -> %.4e%s  evals %d  %.2f s\n", report.step,
+                         report.totalSteps, report.rho, report.lossBefore, report.lossAfter, prediction, report.evaluations,
+                         report.seconds);
         }
         std::fflush(stderr);
     };

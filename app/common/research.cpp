@@ -24,10 +24,12 @@ nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std:
                               int datapoints, uint64_t seed, const GroundTruthOptions& groundTruth, double groundTruthError,
                               const SearchResult& result) {
     nlohmann::json steps = nlohmann::json::array();
+    const auto finiteOrNull = [](double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr); };
     for (const auto& step : result.steps)
         steps.push_back({{"k", step.step}, {"searched", step.searched}, {"rho", step.rho}, {"loss_before", step.lossBefore},
-                         {"loss_after", step.lossAfter}, {"refined", step.refined}, {"greedy_rho", step.greedyRho},
-                         {"evaluations", step.evaluations}, {"seconds", step.seconds}});
+                         {"loss_after", step.lossAfter}, {"prediction_loss_before", finiteOrNull(step.predictionLossBefore)},
+                         {"prediction_loss_after", finiteOrNull(step.predictionLossAfter)}, {"refined", step.refined},
+                         {"greedy_rho", step.greedyRho}, {"evaluations", step.evaluations}, {"seconds", step.seconds}});
     return {{"nfe", config.steps},
             {"cfg", cfg},
             {"solver", toString(config.solver)},

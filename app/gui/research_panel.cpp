@@ -177,9 +177,12 @@ QWidget* ResearchPanel::createSearchTab() {
     m_lossChart->setObjectName(QStringLiteral("searchLossChart"));
     m_lossChart->setLogarithmicY(true);
     m_lossChart->setAxisTitles(tr("step k"), tr("MSE at t_k+1"));
-    m_lossChart->setTitle(tr("loss per step: rho = 1 (before) and searched (after)"));
+    m_lossChart->setTitle(tr("error per step at ρ = 1 and at the searched ρ*"));
     m_lossChart->setMinimumHeight(170);
-    m_lossChart->setToolTip(tr("Each searched step's loss against the ground truth with rho = 1 and with the ratio found"));
+    m_lossChart->setToolTip(tr("Each searched step's MSE against the ground truth at t_k+1 with ρ = 1 and with the ratio ρ* "
+                               "found: the state's, and the model's data prediction from that state (where the step's loss "
+                               "compares it). The search minimises the sum of the two, each relative to ρ = 1, so one "
+                               "may rise where the other falls more."));
 
     m_searchResultLabel = new QLabel(tr("No search yet."));
     m_searchResultLabel->setObjectName(QStringLiteral("searchResultLabel"));
@@ -260,6 +263,8 @@ void ResearchPanel::startSearch() {
     job.search.groundTruth.fineSteps = m_searchFineSpin->value();
     m_lossBefore.clear();
     m_lossAfter.clear();
+    m_predictionLossBefore.clear();
+    m_predictionLossAfter.clear();
     m_lossChart->clearSeries();
     submit(std::move(job), m_searchJob);
 }
@@ -765,8 +770,14 @@ void ResearchPanel::onProgress(std::shared_ptr<const ResearchProgress> progress)
         const auto& step = *progress->step;
         m_lossBefore.push_back(QPointF(step.step, step.lossBefore));
         m_lossAfter.push_back(QPointF(step.step, step.lossAfter));
-        m_lossChart->setSeries(tr("before (rho = 1)"), m_lossBefore, QColor(200, 80, 60));
-        m_lossChart->setSeries(tr("after (searched rho)"), m_lossAfter, QColor(40, 120, 200));
+        m_lossChart->setSeries(tr("state, ρ = 1"), m_lossBefore, QColor(200, 80, 60));
+        m_lossChart->setSeries(tr("state, ρ*"), m_lossAfter, QColor(40, 120, 200));
+        if (std::isfinite(step.predictionLossBefore)) {
+            m_predictionLossBefore.push_back(QPointF(step.step, step.predictionLossBefore));
+            m_predictionLossAfter.push_back(QPointF(step.step, step.predictionLossAfter));
+            m_lossChart->setSeries(tr("pred., ρ = 1"), m_predictionLossBefore, QColor(235, 165, 140));
+            m_lossChart->setSeries(tr("pred., ρ*"), m_predictionLossAfter, QColor(130, 180, 230));
+        }
     }
 }
 

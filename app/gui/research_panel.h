@@ -147,6 +147,7 @@ private:
     int m_searchSteps = 0;
     std::shared_ptr<const ResearchOutcome> m_lastSearch;
     QVector<QPointF> m_lossBefore, m_lossAfter;
+    QVector<QPointF> m_predictionLossBefore, m_predictionLossAfter;  // steps whose loss had the prediction term
     // CPR
     JobControls m_cprJob;
     QLabel* m_cprSourceLabel = nullptr;

@@ -1,6 +1,7 @@
 #include "research_worker.h"
 
 #include <chrono>
+#include <cmath>
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -20,13 +21,16 @@ double secondsSince(Clock::time_point start) { return std::chrono::duration<doub
 
 
 QString searchStepText(const dcscope::SearchStepReport& report) {
-    return report.searched ? QStringLiteral("step %1 of %2: rho %3, loss %4 -> %5")
-                                 .arg(report.step + 1)
-                                 .arg(report.totalSteps)
-                                 .arg(report.rho, 0, 'f', 4)
-                                 .arg(report.lossBefore, 0, 'e', 3)
-                                 .arg(report.lossAfter, 0, 'e', 3)
-                           : QStringLiteral("step %1 of %2: warm-up (rho = 1)").arg(report.step + 1).arg(report.totalSteps);
+    if (!report.searched) return QStringLiteral("step %1 of %2: warm-up (rho = 1)").arg(report.step + 1).arg(report.totalSteps);
+    QString text = QStringLiteral("step %1 of %2: rho %3, state MSE %4 -> %5")
+                       .arg(report.step + 1)
+                       .arg(report.totalSteps)
+                       .arg(report.rho, 0, 'f', 4)
+                       .arg(report.lossBefore, 0, 'e', 3)
+                       .arg(report.lossAfter, 0, 'e', 3);
+    if (std::isfinite(report.predictionLossBefore))
+        text += QStringLiteral(", prediction MSE %1 -> %2").arg(report.predictionLossBefore, 0, 'e', 3).arg(report.predictionLossAfter, 0, 'e', 3);
+    return text;
 }
 
 }  // namespace

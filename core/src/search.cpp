@@ -135,8 +135,12 @@ struct PredictionTerm {
     double predictionLossAtOne = 0.0;
 
     bool active() const { return truthPrediction.defined(); }
+    // The MSE of the data prediction at t_{k+1} from the trial's state against the ground truth's.
+    double predictionLoss(const SamplerState& trial) const {
+        return meanSquaredError(trial.history.back().dataPrediction, truthPrediction);
+    }
     double loss(const SamplerState& trial, double stateLoss) const {
-        return stateLoss / stateLossAtOne + meanSquaredError(trial.history.back().dataPrediction, truthPrediction) / predictionLossAtOne;
+        return stateLoss / stateLossAtOne + predictionLoss(trial) / predictionLossAtOne;
     }
 };
 
@@ -475,11 +479,11 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
             double stateLossAtOne = std::numeric_limits<double>::quiet_NaN();
             denoiser.setCheckFinite(false);  // a wild trial ratio gives an infinite loss, not an error
             double rho = 1.0;
+            PredictionTerm prediction;
             try {
                 if (options.optimizer != RatioOptimizer::AdamW) {
                     // With the prediction term the loss is relative to rho = 1, so that trial comes
                     // first; it has the model's output at t_{k+1} whenever the trial calls the model.
-                    PredictionTerm prediction;
                     if (options.optimizer == RatioOptimizer::Scan && options.predictionLoss && trialCallsModel) {
                         SamplerState one = sampler.advance(denoiser, state, 1.0);
                         prediction = makePredictionTerm(denoiser, groundTruth.states[size_t(k) + 1], sampler.times()[size_t(k) + 1],
@@ -542,6 +546,10 @@ SearchResult searchRatios(GuidedDenoiser& denoiser, const at::Tensor& noise, con
             report.lossAfter = meanSquaredError(state.x, target);
             if (!std::isfinite(report.lossAfter))
                 throw Error(ErrorCode::NonFinite, "search: step " + std::to_string(k) + " diverged (no finite loss for any ratio tried)");
+            if (prediction.active()) {
+                report.predictionLossBefore = prediction.predictionLossAtOne;
+                report.predictionLossAfter = prediction.predictionLoss(state);
+            }
         }
         report.evaluations = evaluations();
         report.seconds = elapsed();

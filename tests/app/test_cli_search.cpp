@@ -89,6 +89,9 @@ private Q_SLOTS:
         QCOMPARE(document["shrink"].get<double>(), 1.0);
         QCOMPARE(document["steps"].size(), size_t(6));
         QVERIFY(document["steps"][3].contains("loss_before") && document["steps"][3].contains("loss_after"));
+        // The prediction's MSEs where the step's loss had the term: not at the last update.
+        QVERIFY(document["steps"][3]["prediction_loss_before"].is_number() && document["steps"][3]["prediction_loss_after"].is_number());
+        QVERIFY(document["steps"][5]["prediction_loss_before"].is_null() && document["steps"][5]["prediction_loss_after"].is_null());
         // The final-state step revisits the last three updates; the file keeps the greedy ratios.
         QCOMPARE(document["final_refine"].get<int>(), 3);
         QCOMPARE(document["prediction_loss"].get<bool>(), true);

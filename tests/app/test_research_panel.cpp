@@ -104,13 +104,25 @@ private Q_SLOTS:
         QCOMPARE(found.size(), window.currentSolverConfig().steps);
         QCOMPARE(found[0], 1.0);  // warm-up steps keep rho = 1
         QVERIFY(editor->overlayNames().contains(QString::fromLatin1(ResearchPanel::kSearchOverlay)));
-        // The live loss chart saw every searched step, and after <= before at each.
+        // The live chart saw every searched step: the state's MSE before and after, and the
+        // prediction's at every searched update but the last (the UniPC corrector's model call).
+        // The step's loss, the sum of both relative to rho = 1, is at most 2 at each; at the last
+        // update it is the state's alone.
         auto* chart = child<ErrorChart>(*panel, "searchLossChart");
-        QCOMPARE(chart->seriesNames().size(), 2);
+        QCOMPARE(chart->seriesNames().size(), 4);
         const auto lossBefore = chart->seriesPoints(chart->seriesNames()[0]);
         const auto lossAfter = chart->seriesPoints(chart->seriesNames()[1]);
-        QCOMPARE(lossBefore.size(), found.size() - window.currentSolverConfig().dcOrder);
-        for (int i = 0; i < lossBefore.size(); ++i) QVERIFY(lossAfter[i].y() <= lossBefore[i].y() * (1 + 1e-12));
+        const auto predictionBefore = chart->seriesPoints(chart->seriesNames()[2]);
+        const auto predictionAfter = chart->seriesPoints(chart->seriesNames()[3]);
+        const int searchedSteps = int(found.size()) - window.currentSolverConfig().dcOrder;
+        QCOMPARE(lossBefore.size(), searchedSteps);
+        QCOMPARE(predictionBefore.size(), searchedSteps - 1);
+        QCOMPARE(predictionAfter.size(), searchedSteps - 1);
+        for (int i = 0; i < searchedSteps - 1; ++i) {
+            QCOMPARE(predictionBefore[i].x(), lossBefore[i].x());
+            QVERIFY(lossAfter[i].y() / lossBefore[i].y() + predictionAfter[i].y() / predictionBefore[i].y() <= 2 + 1e-12);
+        }
+        QVERIFY(lossAfter.last().y() <= lossBefore.last().y() * (1 + 1e-12));
         // Apply: the curve becomes the result, as one undoable edit.
         const QVector<double> before = editor->ratios();
         const int undoCount = window.undoStack().count();

@@ -310,6 +310,14 @@ private Q_SLOTS:
             // alone may rise there.
             if (k == 5) QVERIFY(report.lossAfter <= report.lossBefore);
             QVERIFY(report.lossAfter > 0.0);
+            // The report has the prediction's MSEs exactly where the loss had the term (searched
+            // updates with a corrector), and the loss the step minimised never rises above its
+            // value at rho = 1, which is 2.
+            const bool withTerm = report.searched && k + 1 < 6;
+            QCOMPARE(std::isfinite(report.predictionLossBefore), withTerm);
+            QCOMPARE(std::isfinite(report.predictionLossAfter), withTerm);
+            if (withTerm)
+                QVERIFY(report.lossAfter / report.lossBefore + report.predictionLossAfter / report.predictionLossBefore <= 2 + 1e-12);
             // With the state loss alone the state's MSE is the loss, and never rises at any step.
             if (k >= config.dcOrder) QVERIFY(stateOnly.steps[size_t(k)].lossAfter <= stateOnly.steps[size_t(k)].lossBefore);
             // Every update makes a model call except the last.
@@ -369,6 +377,13 @@ private Q_SLOTS:
         QVERIFY2(combined(chosen) < combined(chosenByState) && stateLoss(chosenByState) < stateLoss(chosen), qPrintable(text));
         // Its cost: one model call per update whose trials call the model (updates 2, 3 and 4).
         QCOMPARE(withPrediction.evaluations - stateOnly.evaluations, 3);
+        // The step's report carries both MSEs of the rebuilt loss, at rho = 1 and at the choice;
+        // the state-only search reports no prediction term.
+        const SearchStepReport& report = withPrediction.steps[2];
+        QVERIFY(qAbs(report.lossBefore / stateAtOne - 1) < 1e-9 && qAbs(report.lossAfter / stateLoss(chosen) - 1) < 1e-9);
+        QVERIFY(qAbs(report.predictionLossBefore / predictionAtOne - 1) < 1e-9);
+        QVERIFY(qAbs(report.predictionLossAfter / predictionLoss(chosen) - 1) < 1e-9);
+        QVERIFY(std::isnan(stateOnly.steps[2].predictionLossBefore) && std::isnan(stateOnly.steps[2].predictionLossAfter));
     }
 
     void predictorOnlySolversSearchWithoutExtraModelCalls_data() {

@@ -173,6 +173,13 @@ struct SearchStepReport {
     double rho = 1.0;
     double lossBefore = 0.0; ///< MSE vs the ground truth at t_{k+1} with rho = 1
     double lossAfter = 0.0;  ///< same with the chosen rho
+    /// Where the step's loss has the prediction term (SearchOptions::predictionLoss): the MSE of
+    /// the model's data prediction at t_{k+1} from the state with rho = 1, and with the chosen
+    /// rho, against the one from the ground truth's state. The step minimised
+    /// lossAfter / lossBefore + predictionLossAfter / predictionLossBefore, so the state's MSE
+    /// alone may rise where the prediction's falls more. NaN where the term is off.
+    double predictionLossBefore = std::numeric_limits<double>::quiet_NaN();
+    double predictionLossAfter = std::numeric_limits<double>::quiet_NaN();
     int evaluations = 0;     ///< model evaluations of the search so far (a backward counts as one)
     double seconds = 0.0;    ///< wall seconds of the search so far
     /// The final-state refinement (SearchOptions::finalRefineSteps) revisited this step; rho is

@@ -23,6 +23,9 @@ void addOptimizerFlags(CLI::App& command, SearchOptions& search) {
     command.add_option("--final-refine", search.finalRefineSteps,
                        "scan: choose the last N ratios again against the final state, kept where leave-one-out agrees (0: off)")
         ->capture_default_str();
+    command.add_flag("--no-final-interpolation", [&search](int64_t) { search.finalInterpolatingRatios.clear(); },
+                     "scan: the final-state step only gives back part of a greedy move, without trying the ratios below 1 "
+                     "that it keeps where no search datapoint loses");
     command.add_flag("--state-loss-only", [&search](int64_t) { search.predictionLoss = false; },
                      "scan: the paper's step loss (the state's MSE at t_{k+1}) without the data prediction's");
     GoldenOptions& golden = search.golden;

@@ -42,6 +42,9 @@ nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std:
             {"optimizer", toString(search.optimizer)},
             {"shrink", search.optimizer == RatioOptimizer::AdamW ? nlohmann::json(nullptr) : nlohmann::json(search.shrink)},
             {"final_refine", search.optimizer == RatioOptimizer::Scan ? search.finalRefineSteps : 0},
+            {"final_interpolating_ratios", search.optimizer == RatioOptimizer::Scan && search.finalRefineSteps > 0
+                                               ? nlohmann::json(search.finalInterpolatingRatios)
+                                               : nlohmann::json::array()},
             {"prediction_loss", search.optimizer == RatioOptimizer::Scan && search.predictionLoss},
             {"model", model},
             {"datapoints", datapoints},

@@ -189,35 +189,35 @@ void refineAgainstFinalState(GuidedDenoiser& denoiser, const MultistepSampler& s
             }
             return mean(found->second.losses);
         };
-        // The candidates lie between the greedy ratio and 1: the refinement keeps less of the
-        // greedy move, never more, so it cannot extrapolate the history further than the greedy
-        // pass did (moves past the greedy ratio won on the batch and lost badly held out on
-        // gmm-image, where a few datapoints switch mixture components).
-        double best = greedyRho;
-        double bestLoss = mean(currentLosses);
+        // Most candidates lie between the greedy ratio and 1: they keep less of the greedy move,
+        // never more, so they cannot extrapolate the history further than the greedy pass did
+        // (moves past the greedy ratio won on the batch and lost badly held out on gmm-image,
+        // where a few datapoints switch mixture components). The others interpolate the history
+        // (below both g and 1) and must not make any datapoint of the batch worse.
+        std::vector<double> candidates{greedyRho};
+        std::vector<bool> interpolating{false};
+        for (double fraction : options.finalShrinks) {
+            candidates.push_back(greedyRho + fraction * (1.0 - greedyRho));
+            interpolating.push_back(false);
+        }
+        for (double rho : options.finalInterpolatingRatios)
+            if (rho < std::min(1.0, greedyRho)) {
+                candidates.push_back(rho);
+                interpolating.push_back(true);
+            }
+        std::vector<std::vector<double>> losses;
         denoiser.setCheckFinite(false);  // a diverging trial gives an infinite loss, not an error
         try {
-            for (double fraction : options.finalShrinks) {
-                const double rho = greedyRho + fraction * (1.0 - greedyRho);
-                const double loss = finalLoss(rho);
-                if (loss < bestLoss) {
-                    best = rho;
-                    bestLoss = loss;
-                }
+            for (double rho : candidates) {
+                finalLoss(rho);
+                losses.push_back(trials.at(rho).losses);
             }
         } catch (...) {
             denoiser.setCheckFinite(true);
             throw;
         }
         denoiser.setCheckFinite(true);
-        double chosen = greedyRho;
-        if (best != greedyRho) {
-            std::vector<std::vector<double>> losses;
-            for (const auto& [rho, trial] : trials) losses.push_back(trial.losses);
-            // Keep the move only where choosing by the batch's final-state loss beats the greedy
-            // ratio on the datapoints left out of the choice.
-            if (leaveOneOutLoss(losses) < mean(currentLosses)) chosen = best;
-        }
+        const double chosen = candidates[chooseFinalStateCandidate(losses, interpolating)];
         SearchStepReport& report = result.steps[size_t(k)];
         report.refined = true;
         report.greedyRho = greedyRho;
@@ -231,6 +231,53 @@ void refineAgainstFinalState(GuidedDenoiser& denoiser, const MultistepSampler& s
 }
 
 }  // namespace
+
+size_t chooseFinalStateCandidate(const std::vector<std::vector<double>>& losses, const std::vector<bool>& interpolating) {
+    if (losses.empty()) throw Error(ErrorCode::InvalidArgument, "final-state choice: no candidates");
+    if (interpolating.size() != losses.size())
+        throw Error(ErrorCode::InvalidArgument, "final-state choice: one interpolating flag per candidate needed");
+    const size_t count = losses.front().size();
+    for (const auto& row : losses)
+        if (row.size() != count) throw Error(ErrorCode::InvalidArgument, "final-state choice: every candidate needs one loss per datapoint");
+    if (count < 2) throw Error(ErrorCode::InvalidArgument, "final-state choice: needs at least 2 datapoints");
+    const auto finite = [](double value) { return std::isfinite(value) ? value : kInf; };
+    const auto meanOf = [&](const std::vector<double>& row) {
+        double sum = 0.0;
+        for (double value : row) sum += finite(value);
+        return sum / double(count);
+    };
+    const std::vector<double>& greedy = losses.front();
+    const double greedyMean = meanOf(greedy);
+    size_t chosen = 0;
+    double chosenMean = greedyMean;
+    // Giving back part of the greedy move: the best, if leave-one-out over these agrees.
+    std::vector<std::vector<double>> shrinks{greedy};
+    size_t bestShrink = 0;
+    double bestShrinkMean = greedyMean;
+    for (size_t c = 1; c < losses.size(); ++c) {
+        if (interpolating[c]) continue;
+        shrinks.push_back(losses[c]);
+        if (meanOf(losses[c]) < bestShrinkMean) {
+            bestShrink = c;
+            bestShrinkMean = meanOf(losses[c]);
+        }
+    }
+    if (bestShrink != 0 && leaveOneOutLoss(shrinks) < greedyMean) {
+        chosen = bestShrink;
+        chosenMean = bestShrinkMean;
+    }
+    // Interpolating: only where no datapoint loses.
+    for (size_t c = 1; c < losses.size(); ++c) {
+        if (!interpolating[c]) continue;
+        bool noneWorse = true;
+        for (size_t i = 0; i < count; ++i) noneWorse = noneWorse && finite(losses[c][i]) <= finite(greedy[i]);
+        if (noneWorse && meanOf(losses[c]) < chosenMean) {
+            chosen = c;
+            chosenMean = meanOf(losses[c]);
+        }
+    }
+    return chosen;
+}
 
 int64_t datapointClass(int64_t index, int numClasses) { return index % std::max(1, numClasses); }
 
@@ -427,6 +474,9 @@ void validate(const SearchOptions& options) {
         for (double fraction : options.finalShrinks)
             if (!(fraction > 0.0 && fraction <= 1.0))
                 throw Error(ErrorCode::InvalidArgument, "final-refine: every fraction of the way back to 1 must be in (0, 1]");
+        for (double rho : options.finalInterpolatingRatios)
+            if (!(rho > 0.0 && rho < 1.0))
+                throw Error(ErrorCode::InvalidArgument, "final-refine: every interpolating ratio must be in (0, 1)");
     }
 }
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "dcscope/compensation.h"
+#include "dcscope/search.h"
 #include "dcscope/cpr.h"
 #include "dcscope/npy.h"
 #include "support/cli_runner.h"
@@ -94,6 +95,7 @@ private Q_SLOTS:
         QVERIFY(document["steps"][5]["prediction_loss_before"].is_null() && document["steps"][5]["prediction_loss_after"].is_null());
         // The final-state step revisits the last three updates; the file keeps the greedy ratios.
         QCOMPARE(document["final_refine"].get<int>(), 3);
+        QCOMPARE(document["final_interpolating_ratios"].get<std::vector<double>>(), dcscope::SearchOptions{}.finalInterpolatingRatios);
         QCOMPARE(document["prediction_loss"].get<bool>(), true);
         for (int k = 0; k < 6; ++k) {
             const auto& step = document["steps"][size_t(k)];
@@ -119,13 +121,17 @@ private Q_SLOTS:
         QCOMPARE(greedy[0]["evaluations"].get<int>() - greedy[1]["evaluations"].get<int>(), 3);
         QVERIFY(greedy[0]["ratios"][2].get<double>() != greedy[1]["ratios"][2].get<double>());
 
-        // Without -q the final-state step says what it kept, one line per revisited update.
+        // Without -q the final-state step says what it kept, one line per revisited update; the
+        // file records that it tried no interpolating ratios.
         run = runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--datapoints", "4", "--fine", "60",
-                                 "--no-cache", "--out", dir.filePath("loud.json")},
+                                 "--no-cache", "--no-final-interpolation", "--out", dir.filePath("loud.json")},
                      dir.path());
         QVERIFY2(run.exitCode == 0, qPrintable(run.err));
         QCOMPARE(run.err.count("final-state step "), 3);
         QVERIFY2(run.err.contains("search batch final-state mse"), qPrintable(run.err));
+        const auto loud = nlohmann::json::parse(dcscope::readFile(dir.filePath("loud.json").toStdString()));
+        QVERIFY(loud["final_interpolating_ratios"].empty());
+        QCOMPARE(loud["final_refine"].get<int>(), 3);
 
         // adamw and DPM-Solver++ with the sample command's solver flags.
         run = runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--datapoints", "2", "--fine", "60", "--no-cache",

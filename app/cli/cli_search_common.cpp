@@ -21,7 +21,8 @@ void addOptimizerFlags(CLI::App& command, SearchOptions& search) {
         ->capture_default_str();
     command.add_option("--refine", scan.refineBudget, "scan: Brent evaluations after the scan, per step")->capture_default_str();
     command.add_option("--final-refine", search.finalRefineSteps,
-                       "scan: choose the last N ratios again against the final state, kept where leave-one-out agrees (0: off)")
+                       "scan: choose the last N ratios again against the final state, kept where leave-one-out agrees (a ratio "
+                       "below 1: where no search datapoint loses; 0: off)")
         ->capture_default_str();
     command.add_flag("--no-final-interpolation", [&search](int64_t) { search.finalInterpolatingRatios.clear(); },
                      "scan: the final-state step only gives back part of a greedy move, without trying the ratios below 1 "

@@ -148,7 +148,7 @@ struct SearchOptions {
     /// the final-state MSE of EVERY datapoint of the batch (chooseFinalStateCandidate): a gain
     /// that trades some datapoints against others is what a few held-out datapoints decide.
     /// Where the greedy loss at t_{k+1} is flat near 1 but the final state is not (gmm2d at
-    /// NFE 10-20), this is where the gain is. Two of the scan's points (2^(-1/2) and its lower
+    /// NFE 5-20), this is where the gain is. Two of the scan's points (2^(-1/2) and its lower
     /// end 2^(-5/4)), so the search stays within a third of adamw's evaluations at NFE 5:
     /// 2 * (2 + 1 + 0) = 6 model calls more for the last three updates. Empty: the step only
     /// gives back part of the greedy move.

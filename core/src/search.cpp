@@ -19,15 +19,17 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kGolden = 1.618033988749895;   // expansion factor of the bracketing
 constexpr double kCGolden = 0.3819660112501051; // 2 - golden ratio: golden-section fraction
 
+// A loss that cannot be compared (NaN) or diverged counts as +infinity.
+double finiteOrInfinity(double value) { return std::isfinite(value) ? value : kInf; }
+
 // A loss that counts its evaluations and remembers the best point, so any exit (budget spent,
 // bracket failure) can return the best evaluated point.
 class CountedLoss {
 public:
     CountedLoss(const std::function<double(double)>& loss, int budget) : m_loss(loss), m_budget(budget) {}
     double operator()(double x) {
-        double value = m_loss(x);
+        const double value = finiteOrInfinity(m_loss(x));
         ++m_count;
-        if (!std::isfinite(value)) value = kInf;
         if (value < m_best.value || m_count == 1) m_best = {x, value, 0};
         return value;
     }
@@ -115,8 +117,7 @@ at::Tensor meanSquaredErrorTensor(const at::Tensor& x, const at::Tensor& referen
 // The held-out metric's per-datapoint MSE on the search batch, non-finite as +infinity.
 std::vector<double> finalStateLosses(const at::Tensor& x, const at::Tensor& reference) {
     std::vector<double> result = perDatapointSquaredError(x, reference);
-    for (double& value : result)
-        if (!std::isfinite(value)) value = kInf;
+    for (double& value : result) value = finiteOrInfinity(value);
     return result;
 }
 
@@ -124,6 +125,16 @@ double mean(const std::vector<double>& values) {
     double sum = 0.0;
     for (double value : values) sum += value;
     return sum / double(values.size());
+}
+
+// losses[c][i]: datapoint i's loss at candidate c, as leaveOneOutLoss and
+// chooseFinalStateCandidate take them; `what` names the caller in the error.
+void checkCandidateLosses(const std::vector<std::vector<double>>& losses, const std::string& what) {
+    if (losses.empty()) throw Error(ErrorCode::InvalidArgument, what + ": no candidates");
+    const size_t count = losses.front().size();
+    if (count < 2) throw Error(ErrorCode::InvalidArgument, what + ": needs at least 2 datapoints");
+    for (const auto& row : losses)
+        if (row.size() != count) throw Error(ErrorCode::InvalidArgument, what + ": every candidate needs one loss per datapoint");
 }
 
 // The prediction term of the greedy step loss (SearchOptions::predictionLoss): the model's data
@@ -174,7 +185,7 @@ void refineAgainstFinalState(GuidedDenoiser& denoiser, const MultistepSampler& s
         std::map<double, Trial> trials;
         const double greedyRho = result.ratios[size_t(k)];
         trials[greedyRho] = {currentLosses, std::vector<SamplerState>(currentPath.begin() + 1, currentPath.end())};
-        const auto finalLoss = [&](double rho) {
+        const auto trialLosses = [&](double rho) -> const std::vector<double>& {
             auto found = trials.find(rho);
             if (found == trials.end()) {
                 Trial trial;
@@ -187,7 +198,7 @@ void refineAgainstFinalState(GuidedDenoiser& denoiser, const MultistepSampler& s
                 trial.losses = finalStateLosses(state.x, finalTarget);
                 found = trials.emplace(rho, std::move(trial)).first;
             }
-            return mean(found->second.losses);
+            return found->second.losses;  // a map's elements stay where they are
         };
         // Most candidates lie between the greedy ratio and 1: they keep less of the greedy move,
         // never more, so they cannot extrapolate the history further than the greedy pass did
@@ -208,10 +219,7 @@ void refineAgainstFinalState(GuidedDenoiser& denoiser, const MultistepSampler& s
         std::vector<std::vector<double>> losses;
         denoiser.setCheckFinite(false);  // a diverging trial gives an infinite loss, not an error
         try {
-            for (double rho : candidates) {
-                finalLoss(rho);
-                losses.push_back(trials.at(rho).losses);
-            }
+            for (double rho : candidates) losses.push_back(trialLosses(rho));
         } catch (...) {
             denoiser.setCheckFinite(true);
             throw;
@@ -233,48 +241,32 @@ void refineAgainstFinalState(GuidedDenoiser& denoiser, const MultistepSampler& s
 }  // namespace
 
 size_t chooseFinalStateCandidate(const std::vector<std::vector<double>>& losses, const std::vector<bool>& interpolating) {
-    if (losses.empty()) throw Error(ErrorCode::InvalidArgument, "final-state choice: no candidates");
+    checkCandidateLosses(losses, "final-state choice");
     if (interpolating.size() != losses.size())
         throw Error(ErrorCode::InvalidArgument, "final-state choice: one interpolating flag per candidate needed");
-    const size_t count = losses.front().size();
-    for (const auto& row : losses)
-        if (row.size() != count) throw Error(ErrorCode::InvalidArgument, "final-state choice: every candidate needs one loss per datapoint");
-    if (count < 2) throw Error(ErrorCode::InvalidArgument, "final-state choice: needs at least 2 datapoints");
-    const auto finite = [](double value) { return std::isfinite(value) ? value : kInf; };
-    const auto meanOf = [&](const std::vector<double>& row) {
+    std::vector<double> means;
+    for (const auto& row : losses) {
         double sum = 0.0;
-        for (double value : row) sum += finite(value);
-        return sum / double(count);
-    };
+        for (double value : row) sum += finiteOrInfinity(value);
+        means.push_back(sum / double(row.size()));
+    }
     const std::vector<double>& greedy = losses.front();
-    const double greedyMean = meanOf(greedy);
     size_t chosen = 0;
-    double chosenMean = greedyMean;
     // Giving back part of the greedy move: the best, if leave-one-out over these agrees.
     std::vector<std::vector<double>> shrinks{greedy};
     size_t bestShrink = 0;
-    double bestShrinkMean = greedyMean;
     for (size_t c = 1; c < losses.size(); ++c) {
         if (interpolating[c]) continue;
         shrinks.push_back(losses[c]);
-        if (meanOf(losses[c]) < bestShrinkMean) {
-            bestShrink = c;
-            bestShrinkMean = meanOf(losses[c]);
-        }
+        if (means[c] < means[bestShrink]) bestShrink = c;
     }
-    if (bestShrink != 0 && leaveOneOutLoss(shrinks) < greedyMean) {
-        chosen = bestShrink;
-        chosenMean = bestShrinkMean;
-    }
+    if (bestShrink != 0 && leaveOneOutLoss(shrinks) < means[0]) chosen = bestShrink;
     // Interpolating: only where no datapoint loses.
     for (size_t c = 1; c < losses.size(); ++c) {
-        if (!interpolating[c]) continue;
+        if (!interpolating[c] || !(means[c] < means[chosen])) continue;
         bool noneWorse = true;
-        for (size_t i = 0; i < count; ++i) noneWorse = noneWorse && finite(losses[c][i]) <= finite(greedy[i]);
-        if (noneWorse && meanOf(losses[c]) < chosenMean) {
-            chosen = c;
-            chosenMean = meanOf(losses[c]);
-        }
+        for (size_t i = 0; i < greedy.size(); ++i) noneWorse = noneWorse && finiteOrInfinity(losses[c][i]) <= finiteOrInfinity(greedy[i]);
+        if (noneWorse) chosen = c;
     }
     return chosen;
 }
@@ -282,12 +274,8 @@ size_t chooseFinalStateCandidate(const std::vector<std::vector<double>>& losses,
 int64_t datapointClass(int64_t index, int numClasses) { return index % std::max(1, numClasses); }
 
 double leaveOneOutLoss(const std::vector<std::vector<double>>& losses) {
-    if (losses.empty()) throw Error(ErrorCode::InvalidArgument, "leave-one-out: no candidates");
+    checkCandidateLosses(losses, "leave-one-out");
     const size_t count = losses.front().size();
-    if (count < 2) throw Error(ErrorCode::InvalidArgument, "leave-one-out: needs at least 2 datapoints");
-    for (const auto& row : losses)
-        if (row.size() != count) throw Error(ErrorCode::InvalidArgument, "leave-one-out: every candidate needs one loss per datapoint");
-    const auto finite = [](double value) { return std::isfinite(value) ? value : kInf; };
     double score = 0.0;
     for (size_t left = 0; left < count; ++left) {
         size_t chosen = 0;
@@ -295,13 +283,13 @@ double leaveOneOutLoss(const std::vector<std::vector<double>>& losses) {
         for (size_t c = 0; c < losses.size(); ++c) {
             double rest = 0.0;  // summed afresh: an infinite loss left out must not hide a finite rest
             for (size_t i = 0; i < count; ++i)
-                if (i != left) rest += finite(losses[c][i]);
+                if (i != left) rest += finiteOrInfinity(losses[c][i]);
             if (c == 0 || rest < chosenRest) {
                 chosen = c;
                 chosenRest = rest;
             }
         }
-        score += finite(losses[chosen][left]);
+        score += finiteOrInfinity(losses[chosen][left]);
     }
     return score / double(count);
 }

@@ -29,7 +29,8 @@ nlohmann::json searchMetadata(const SolverConfig& config, double cfg, const std:
         steps.push_back({{"k", step.step}, {"searched", step.searched}, {"rho", step.rho}, {"loss_before", step.lossBefore},
                          {"loss_after", step.lossAfter}, {"prediction_loss_before", finiteOrNull(step.predictionLossBefore)},
                          {"prediction_loss_after", finiteOrNull(step.predictionLossAfter)}, {"refined", step.refined},
-                         {"greedy_rho", step.greedyRho}, {"evaluations", step.evaluations}, {"seconds", step.seconds}});
+                         {"greedy_rho", step.greedyRho}, {"interpolated", step.interpolated}, {"evaluations", step.evaluations},
+                         {"seconds", step.seconds}});
     return {{"nfe", config.steps},
             {"cfg", cfg},
             {"solver", toString(config.solver)},

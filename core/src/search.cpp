@@ -225,9 +225,11 @@ void refineAgainstFinalState(GuidedDenoiser& denoiser, const MultistepSampler& s
             throw;
         }
         denoiser.setCheckFinite(true);
-        const double chosen = candidates[chooseFinalStateCandidate(losses, interpolating)];
+        const size_t choice = chooseFinalStateCandidate(losses, interpolating);
+        const double chosen = candidates[choice];
         SearchStepReport& report = result.steps[size_t(k)];
         report.refined = true;
+        report.interpolated = interpolating[choice];
         report.greedyRho = greedyRho;
         report.rho = chosen;
         result.ratios[size_t(k)] = chosen;

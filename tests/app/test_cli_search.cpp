@@ -5,6 +5,7 @@
 #include <QRegularExpression>
 #include <QTemporaryDir>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +103,10 @@ private Q_SLOTS:
             QCOMPARE(step["refined"].get<bool>(), k >= 3);
             QCOMPARE(step["rho"].get<double>(), document["ratios"][size_t(k)].get<double>());
             if (k < 3) QCOMPARE(step["greedy_rho"].get<double>(), step["rho"].get<double>());
+            // An interpolating choice lies below both 1 and the greedy ratio; no other step has one.
+            const bool interpolated = step["interpolated"].get<bool>();
+            if (interpolated) QVERIFY(step["rho"].get<double>() < std::min(1.0, step["greedy_rho"].get<double>()));
+            if (k < 3) QVERIFY(!interpolated);
         }
         QCOMPARE(dcscope::loadRatios(ratios.toStdString()).size(), size_t(6));
 
@@ -132,6 +137,16 @@ private Q_SLOTS:
         const auto loud = nlohmann::json::parse(dcscope::readFile(dir.filePath("loud.json").toStdString()));
         QVERIFY(loud["final_interpolating_ratios"].empty());
         QCOMPARE(loud["final_refine"].get<int>(), 3);
+        // gmm2d at guidance 7.5, NFE 6: the step takes an interpolating ratio at update 3 and
+        // names it so, on stderr and in the file.
+        run = runCli(QStringList{"search", "--model", "builtin:gmm2d", "--nfe", "6", "--cfg", "7.5", "--no-cache", "--out",
+                                 dir.filePath("interpolated.json")},
+                     dir.path());
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const QRegularExpression interpolatedLine("final-state step 3/6  rho = 0\\.42045 \\(below 1 and the greedy 0\\.\\d+: no datapoint loses\\)");
+        QVERIFY2(run.err.contains(interpolatedLine), qPrintable(run.err));
+        const auto interpolatedFile = nlohmann::json::parse(dcscope::readFile(dir.filePath("interpolated.json").toStdString()));
+        QVERIFY(interpolatedFile["steps"][3]["interpolated"].get<bool>());
 
         // adamw and DPM-Solver++ with the sample command's solver flags.
         run = runCli(QStringList{"search", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--datapoints", "2", "--fine", "60", "--no-cache",

@@ -502,6 +502,8 @@ private Q_SLOTS:
         for (int k = 0; k < 6; ++k)
             if (std::find(interpolating.begin(), interpolating.end(), result.ratios[size_t(k)]) != interpolating.end()) interpolated = k;
         QVERIFY2(interpolated >= 3, qPrintable(describe(result)));
+        // The report names the kind of choice at every revisited update.
+        for (int k = 3; k < 6; ++k) QCOMPARE(result.steps[size_t(k)].interpolated, k == interpolated);
         // The later ratios kept their greedy values, so the choice compared these very ratios
         // with the greedy one at that update: no datapoint of the batch is worse.
         for (int k = interpolated + 1; k < 6; ++k) QCOMPARE(result.ratios[size_t(k)], result.steps[size_t(k)].greedyRho);
@@ -548,6 +550,7 @@ private Q_SLOTS:
             const bool interpolates = std::find(interpolating.begin(), interpolating.end(), rho) != interpolating.end() &&
                                       rho < std::min(1.0, step.greedyRho);
             QVERIFY2(givenBack || interpolates, qPrintable(describe(refined)));
+            QCOMPARE(step.interpolated, interpolates && !givenBack);
             if (rho != step.greedyRho) ++moved;
         }
         QVERIFY2(moved >= 1, qPrintable(describe(refined)));

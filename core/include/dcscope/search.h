@@ -211,6 +211,10 @@ struct SearchStepReport {
     /// then its choice, greedyRho the greedy pass's (the losses above stay the greedy pass's).
     bool refined = false;
     double greedyRho = 1.0;
+    /// The final-state step chose one of SearchOptions::finalInterpolatingRatios here (below both
+    /// 1 and greedyRho, kept because no search datapoint loses); otherwise a refined rho lies
+    /// between greedyRho and 1 (part of the greedy move given back) or is greedyRho.
+    bool interpolated = false;
 };
 /// Called on the search thread after every step.
 using SearchObserver = std::function<void(const SearchStepReport&)>;

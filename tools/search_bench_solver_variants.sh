@@ -5,8 +5,9 @@
 # corrector: every trial is free of model calls) and UniPC without the lower order at the end.
 # The mixtures at guidance 3 and 7.5, the embedded model at guidance 7.5; NFE 6 and 10; one
 # search batch (seed 0); 256 held-out datapoints for the mixtures, 32 for the embedded model
-# (seeds from 1000000); ref and scan. About 12 minutes on two idle cores, 10 of them the
-# embedded model's. Further flags go to every run. Then tools/search_bench_table.py OUT.
+# (seeds from 1000000); ref and scan. About 10 minutes on two idle cores the first time (most of
+# it the embedded model's), 6 with the ground truths cached. Further flags go to every run. Then
+# tools/search_bench_table.py OUT.
 #   tools/search_bench_solver_variants.sh [OUT_DIR] [CLI] [SEARCH-BENCH FLAGS...]
 set -euo pipefail
 out=${1:-search-bench-solver-variants}

@@ -275,7 +275,19 @@ void ResearchPanel::showSearch(const ResearchOutcome& outcome) {
     m_searchSteps = int(ratios.size());
     QStringList values;
     for (const double rho : ratios) values << QString::number(rho, 'f', 3);
-    m_searchResultLabel->setText(tr("%1, NFE %2, guidance %3: %4 model calls in %5 (ground truth %6). Ratios: %7. Shown dashed as "
+    // A ratio the final-state step moved off its greedy value (a dip to 0.42 in the curve, say)
+    // is said to be one, with its kind, so the curve's odd point has its reason beside it.
+    QStringList moved;
+    for (const auto& step : outcome.search.result.steps) {
+        if (!step.refined || step.rho == step.greedyRho) continue;
+        moved << (step.interpolated ? tr("ρ_%1 %2 → %3, below 1 and the greedy ratio: no search datapoint loses")
+                                    : tr("ρ_%1 %2 → %3, part of the greedy move given back"))
+                     .arg(step.step)
+                     .arg(step.greedyRho, 0, 'f', 3)
+                     .arg(step.rho, 0, 'f', 3);
+    }
+    const QString finalState = moved.isEmpty() ? QString() : tr(" Against the final state: %1.").arg(moved.join(QStringLiteral("; ")));
+    m_searchResultLabel->setText(tr("%1, NFE %2, guidance %3: %4 model calls in %5 (ground truth %6). Ratios: %7.%9 Shown dashed as "
                                     "\"%8\" in the ratio editor.")
                                      .arg(QString::fromStdString(dcscope::displayName(outcome.solver)))
                                      .arg(outcome.solver.steps)
@@ -285,7 +297,8 @@ void ResearchPanel::showSearch(const ResearchOutcome& outcome) {
                                      .arg(outcome.search.groundTruthFromCache ? tr("from the cache")
                                                                               : tr("%1 calls").arg(outcome.search.groundTruthEvaluations))
                                      .arg(values.join(QStringLiteral(", ")))
-                                     .arg(QString::fromLatin1(kSearchOverlay)));
+                                     .arg(QString::fromLatin1(kSearchOverlay))
+                                     .arg(finalState));
     for (QPushButton* button : {m_applySearchButton, m_saveSearchButton, m_scoreSearchButton}) button->setEnabled(true);
     Q_EMIT overlaysChanged();
 }

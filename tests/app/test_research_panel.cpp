@@ -23,6 +23,7 @@
 
 #include "dcscope/compensation.h"
 #include "dcscope/cpr.h"
+#include "dcscope/search.h"
 #include "error_chart.h"
 #include "main_window.h"
 #include "mse_bar_chart.h"
@@ -137,6 +138,27 @@ private Q_SLOTS:
         QVERIFY(panel->saveSearchFile(path));
         const auto loaded = dcscope::loadRatios(path.toStdString());
         QCOMPARE(QVector<double>(loaded.begin(), loaded.end()), found);
+    }
+
+    void theFinalStateStepsChoicesAreNamed() {
+        // gmm2d at guidance 7.5, NFE 6 (the batch `dcscope-cli search` takes there too): the
+        // final-state step moves rho_3 from the greedy 0.971 to 2^(-5/4), an interpolating ratio,
+        // and the result says so beside the ratios.
+        MainWindow::Options options = imageModel();
+        options.modelSpec = QStringLiteral("builtin:gmm2d");
+        MainWindow window(options);
+        window.show();
+        child<QSpinBox>(window, "nfeSpin")->setValue(6);
+        child<QDoubleSpinBox>(window, "guidanceSpin")->setValue(7.5);
+        ResearchPanel* panel = window.researchPanel();
+        panel->startSearch();
+        const auto [succeeded, message] = waitForJob(panel);
+        QVERIFY2(succeeded, qPrintable(message));
+        QCOMPARE(panel->searchRatios()[3], dcscope::SearchOptions{}.finalInterpolatingRatios[1]);
+        const QString text = child<QLabel>(*panel, "searchResultLabel")->text();
+        QVERIFY2(text.contains(QStringLiteral("Against the final state: ρ_3 0.971 → 0.420, below 1 and the greedy ratio: no search "
+                                              "datapoint loses.")),
+                 qPrintable(text));
     }
 
     void aCprFitPredictsAsTheCliDoes() {

@@ -48,14 +48,13 @@ void runSearch(const SearchFlags& flags) {
     const SearchResult& result = run.result;
     if (!flags.quiet) {
         for (const auto& step : result.steps) {
-            if (step.refined && step.rho == step.greedyRho)
-                std::fprintf(stderr, "final-state step %d/%d  rho = %.5g (the greedy ratio kept)\n", step.step, step.totalSteps, step.rho);
-            else if (step.refined && step.interpolated)
-                std::fprintf(stderr, "final-state step %d/%d  rho = %.5g (below 1 and the greedy %.5g: no datapoint loses)\n", step.step,
-                             step.totalSteps, step.rho, step.greedyRho);
-            else if (step.refined)
-                std::fprintf(stderr, "final-state step %d/%d  rho = %.5g (part of the greedy %.5g given back)\n", step.step,
-                             step.totalSteps, step.rho, step.greedyRho);
+            const char* choice = finalStateChoice(step);
+            if (!choice) continue;
+            if (step.rho == step.greedyRho)
+                std::fprintf(stderr, "final-state step %d/%d  rho = %.5g (%s)\n", step.step, step.totalSteps, step.rho, choice);
+            else
+                std::fprintf(stderr, "final-state step %d/%d  rho = %.5g from the greedy %.5g (%s)\n", step.step, step.totalSteps,
+                             step.rho, step.greedyRho, choice);
         }
     }
     if (!flags.quiet && result.steps.back().refined)

@@ -280,11 +280,11 @@ void ResearchPanel::showSearch(const ResearchOutcome& outcome) {
     QStringList moved;
     for (const auto& step : outcome.search.result.steps) {
         if (!step.refined || step.rho == step.greedyRho) continue;
-        moved << (step.interpolated ? tr("ρ_%1 %2 → %3, below 1 and the greedy ratio: no search datapoint loses")
-                                    : tr("ρ_%1 %2 → %3, part of the greedy move given back"))
+        moved << tr("ρ_%1 %2 → %3, %4")
                      .arg(step.step)
                      .arg(step.greedyRho, 0, 'f', 3)
-                     .arg(step.rho, 0, 'f', 3);
+                     .arg(step.rho, 0, 'f', 3)
+                     .arg(QString::fromUtf8(dcscope::finalStateChoice(step)));
     }
     const QString finalState = moved.isEmpty() ? QString() : tr(" Against the final state: %1.").arg(moved.join(QStringLiteral("; ")));
     m_searchResultLabel->setText(tr("%1, NFE %2, guidance %3: %4 model calls in %5 (ground truth %6). Ratios: %7.%9 Shown dashed as "

@@ -273,6 +273,12 @@ size_t chooseFinalStateCandidate(const std::vector<std::vector<double>>& losses,
     return chosen;
 }
 
+const char* finalStateChoice(const SearchStepReport& step) {
+    if (!step.refined) return nullptr;
+    if (step.interpolated) return "below 1 and the greedy ratio: no search datapoint loses";
+    return step.rho == step.greedyRho ? "the greedy ratio kept" : "part of the greedy move given back";
+}
+
 int64_t datapointClass(int64_t index, int numClasses) { return index % std::max(1, numClasses); }
 
 double leaveOneOutLoss(const std::vector<std::vector<double>>& losses) {

@@ -144,7 +144,7 @@ private Q_SLOTS:
                      dir.path());
         QVERIFY2(run.exitCode == 0, qPrintable(run.err));
         const QRegularExpression interpolatedLine(
-            "final-state step 3/6  rho = 0\\.42045 \\(below 1 and the greedy 0\\.\\d+: no datapoint loses\\)");
+            "final-state step 3/6  rho = 0\\.42045 from the greedy 0\\.\\d+ \\(below 1 and the greedy ratio: no search datapoint loses\\)");
         QVERIFY2(run.err.contains(interpolatedLine), qPrintable(run.err));
         const auto interpolatedFile = nlohmann::json::parse(dcscope::readFile(dir.filePath("interpolated.json").toStdString()));
         QVERIFY(interpolatedFile["steps"][3]["interpolated"].get<bool>());

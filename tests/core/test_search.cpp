@@ -453,6 +453,20 @@ private Q_SLOTS:
         DCSCOPE_EXPECT_ERROR(leaveOneOutLoss({{1, 2}, {1}}), ErrorCode::InvalidArgument, "one loss per datapoint");
     }
 
+    void finalStateChoiceIsNamedByItsKind() {
+        SearchStepReport step;
+        step.greedyRho = 0.97;
+        step.rho = 0.97;
+        QVERIFY(finalStateChoice(step) == nullptr);  // not revisited
+        step.refined = true;
+        QCOMPARE(std::string(finalStateChoice(step)), std::string("the greedy ratio kept"));
+        step.rho = 1.0;
+        QCOMPARE(std::string(finalStateChoice(step)), std::string("part of the greedy move given back"));
+        step.rho = 0.42;
+        step.interpolated = true;
+        QCOMPARE(std::string(finalStateChoice(step)), std::string("below 1 and the greedy ratio: no search datapoint loses"));
+    }
+
     void finalStateChoiceKeepsAnInterpolatingRatioOnlyWhereNoDatapointLoses() {
         const std::vector<bool> giveBack{false, false}, interpolate{false, true};
         // Better on every datapoint: taken either way.

@@ -216,6 +216,11 @@ struct SearchStepReport {
     /// between greedyRho and 1 (part of the greedy move given back) or is greedyRho.
     bool interpolated = false;
 };
+/// Why the final-state step left rho where it is, in words the CLI and the window both show: "the
+/// greedy ratio kept", "part of the greedy move given back" or "below 1 and the greedy ratio: no
+/// search datapoint loses"; null for a step it did not revisit.
+const char* finalStateChoice(const SearchStepReport& step);
+
 /// Called on the search thread after every step.
 using SearchObserver = std::function<void(const SearchStepReport&)>;
 

@@ -87,7 +87,7 @@ void runEvaluate(const EvaluateFlags& flags) {
     for (const auto& row : evaluation.rows)
         std::printf("%-36s %5d %12.4e  [%11.4e, %11.4e] %10.4f\n", row.name.c_str(), row.config.steps, row.mse.mean, row.mse.lower,
                     row.mse.upper, row.mse.mean / reference);
-    warnIfGroundTruthTooCoarse(evaluation);
+    warnIfGroundTruthTooCoarse(evaluation, truthOptions.fineSolver);
     if (!flags.details.empty()) {
         nlohmann::json rows = nlohmann::json::array();
         for (const auto& row : evaluation.rows)

@@ -257,7 +257,7 @@ void runSearchBench(const SearchBenchFlags& flags) {
                         meanWithInterval(chosen->perDatapoint).mean / meanWithInterval(adamw->perDatapoint).mean);
         std::printf("%4d  ground-truth error (held out): max %.2e, rms %.2e; search batch rms %.2e; smallest rms error %.2e\n", nfe,
                     truthError, truthErrorRms, searchTruthErrorRms, std::sqrt(smallestMse));
-        const std::string warning = groundTruthWarning(truthErrorRms, smallestMse);
+        const std::string warning = groundTruthWarning(truthErrorRms, smallestMse, truthOptions.fineSolver);
         if (!warning.empty()) std::printf("%4d  %s\n", nfe, warning.c_str());
         std::fflush(stdout);
     }

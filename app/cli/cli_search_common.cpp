@@ -84,20 +84,24 @@ std::vector<double> cprRatiosForConfig(const std::string& path, const SolverConf
     return checked.ratios;
 }
 
-std::string groundTruthWarning(double groundTruthErrorRms, double smallestMse) {
+std::string groundTruthWarning(double groundTruthErrorRms, double smallestMse, FineSolver fineSolver) {
     if (!groundTruthTooCoarse(groundTruthErrorRms, smallestMse)) return {};
+    // Only DDIM has a better fine solver to switch to; suggesting the one in use would mislead.
+    const char* remedy = fineSolver == FineSolver::Ddim ? "raise --fine (or use --fine-solver dpmpp2m)" : "raise --fine";
+    // NaN: one fine step per interval leaves nothing to halve, so the error is unknown.
+    if (std::isnan(groundTruthErrorRms))
+        return std::string("warning: the ground truth's own error cannot be measured with one fine step per interval: ") + remedy;
     char text[256];
     std::snprintf(text, sizeof text,
-                  "warning: the ground truth's own rms error %.3e is not below a tenth of the smallest rms error in the table (%.3e): "
-                  "raise --fine (or use --fine-solver dpmpp2m)",
-                  groundTruthErrorRms, std::sqrt(std::max(0.0, smallestMse)));
+                  "warning: the ground truth's own rms error %.3e is not below a tenth of the smallest rms error in the table (%.3e): %s",
+                  groundTruthErrorRms, std::sqrt(std::max(0.0, smallestMse)), remedy);
     return text;
 }
 
-void warnIfGroundTruthTooCoarse(const HeldOutEvaluation& evaluation) {
+void warnIfGroundTruthTooCoarse(const HeldOutEvaluation& evaluation, FineSolver fineSolver) {
     double smallest = std::numeric_limits<double>::infinity();
     for (const auto& row : evaluation.rows) smallest = std::min(smallest, row.mse.mean);
-    const std::string warning = evaluation.rows.empty() ? std::string() : groundTruthWarning(evaluation.groundTruthErrorRms, smallest);
+    const std::string warning = evaluation.rows.empty() ? std::string() : groundTruthWarning(evaluation.groundTruthErrorRms, smallest, fineSolver);
     if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
 }
 

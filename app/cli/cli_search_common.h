@@ -33,12 +33,12 @@ std::vector<double> ratiosForConfig(const std::string& path, const SolverConfig&
 std::vector<double> cprRatiosForConfig(const std::string& path, const SolverConfig& config, double cfg);
 
 /// The warning line for a ground truth too coarse to judge errors down to smallestMse
-/// (groundTruthTooCoarse), naming the flags that fix it; empty when it is fine.
-std::string groundTruthWarning(double groundTruthErrorRms, double smallestMse);
+/// (groundTruthTooCoarse), naming the flags that fix it for `fineSolver`; empty when it is fine.
+std::string groundTruthWarning(double groundTruthErrorRms, double smallestMse, FineSolver fineSolver);
 
 /// A warning on stderr when the evaluation's ground truth is too coarse to judge its table
-/// (groundTruthTooCoarse against the smallest mean MSE of its rows), naming --fine and --fine-solver.
-void warnIfGroundTruthTooCoarse(const HeldOutEvaluation& evaluation);
+/// (groundTruthTooCoarse against the smallest mean MSE of its rows), naming the flags that fix it.
+void warnIfGroundTruthTooCoarse(const HeldOutEvaluation& evaluation, FineSolver fineSolver);
 
 /// One stderr line per searched step, unless quiet.
 SearchObserver searchProgressPrinter(bool quiet);

@@ -310,6 +310,29 @@ private Q_SLOTS:
         QVERIFY2(fineRatios[1] != coarseRatios[1], qPrintable(coarse.out + fine.out));  // the exact target moved
     }
 
+    void aCoarseGroundTruthWarnsWithTheRemedyThatApplies() {
+        QTemporaryDir dir;
+        const auto evaluate = [&](const QString& fine, const QString& fineSolver) {
+            const auto run = runCli(QStringList{"evaluate", "--model", "builtin:gmm-image", "--nfe", "6", "--cfg", "7.5", "--heldout", "4", "--fine",
+                                                fine, "--fine-solver", fineSolver, "--no-cache", "--no-baselines"},
+                                    dir.path());
+            return run.exitCode == 0 ? run.err : QString("exit %1: %2").arg(run.exitCode).arg(run.err);
+        };
+        // Two fine steps per interval: measurable, and far too coarse for NFE 6.
+        QString err = evaluate("12", "dpmpp2m");
+        QVERIFY2(err.contains("is not below a tenth of the smallest rms error in the table"), qPrintable(err));
+        QVERIFY2(err.contains("raise --fine") && !err.contains("--fine-solver"), qPrintable(err));  // dpmpp2m is in use already
+        err = evaluate("12", "ddim");
+        QVERIFY2(err.contains("raise --fine (or use --fine-solver dpmpp2m)"), qPrintable(err));
+        // One fine step per interval: nothing to halve, so the error is unknown rather than "nan".
+        err = evaluate("6", "dpmpp2m");
+        QVERIFY2(err.contains("cannot be measured with one fine step per interval: raise --fine"), qPrintable(err));
+        QVERIFY2(!err.contains("nan"), qPrintable(err));
+        // A fine enough ground truth warns about nothing.
+        err = evaluate("240", "dpmpp2m");
+        QVERIFY2(!err.contains("warning"), qPrintable(err));
+    }
+
     void badRatioFilesAreOneLineErrors() {
         QTemporaryDir dir;
         const QString wrongLength = dir.filePath("five.json"), nonFinite = dir.filePath("nan.json"), early = dir.filePath("early.json");

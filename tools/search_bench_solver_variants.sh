@@ -4,9 +4,10 @@
 # are: the time-quadratic grid, dynamic compensation of order 1 and 3, DPM-Solver++ (no
 # corrector: every trial is free of model calls) and UniPC without the lower order at the end.
 # The mixtures at guidance 3 and 7.5, the embedded model at guidance 7.5; NFE 6 and 10; one
-# search batch (seed 0); 256 held-out datapoints for the mixtures, 32 for the embedded model
-# (seeds from 1000000); ref and scan. About 10 minutes on two idle cores the first time (most of
-# it the embedded model's), 6 with the ground truths cached. Further flags go to every run. Then
+# search batch (seed 0); 1024 held-out datapoints for the mixtures, 128 for the embedded model
+# (seeds from 1000000; MIXTURE_HELDOUT and EMBEDDED_HELDOUT in the environment change them); ref
+# and scan. About 20 minutes on two idle cores the first time (most of it the embedded model's),
+# 8 with the ground truths cached. Further flags go to every run. Then
 # tools/search_bench_table.py OUT.
 #   tools/search_bench_solver_variants.sh [OUT_DIR] [CLI] [SEARCH-BENCH FLAGS...]
 set -euo pipefail
@@ -27,8 +28,8 @@ run() {  # model-argument label guidance held-out
 }
 for model in gmm-image gmm2d; do
   for cfg in 3 7.5; do
-    run "builtin:$model" "$model" "$cfg" 256 &
+    run "builtin:$model" "$model" "$cfg" "${MIXTURE_HELDOUT:-1024}" &
   done
   wait
 done
-run default fashion 7.5 32
+run default fashion 7.5 "${EMBEDDED_HELDOUT:-128}"

@@ -5,7 +5,8 @@
 # 7, 12, 15, 20 with the default solver, the logSNR grid and UniPC bh1; UniPC order 3 at guidance
 # 3 and 7.5, NFE 5-10). Two search batches each (seeds 0 and 5000), 1024 held-out datapoints
 # (seeds from 1000000; MIXTURE_HELDOUT in the environment changes it); ref, ref-scan and scan.
-# About 2 minutes on two idle cores.
+# About 10 minutes on two idle cores the first time (the held-out ground truths), 1 with them
+# cached.
 # Further flags go to every run. Then tools/search_bench_table.py OUT.
 #   tools/search_bench_mixture_file.sh [OUT_DIR] [CLI] [MIXTURE_JSON] [SEARCH-BENCH FLAGS...]
 set -euo pipefail

@@ -4,8 +4,8 @@
 # and at guidance 3 and 7.5, NFE 5, 6, 8, 10 with UniPC order 3. Two search batches each (seeds 0
 # and 5000), 1024 held-out datapoints (seeds from 1000000; MIXTURE_HELDOUT in the environment
 # changes it: 256 decide little on gmm-image, whose mean rests on the few datapoints that switch
-# mixture components). About 15 minutes on two idle cores the first time, 5 with the ground
-# truths cached.
+# mixture components). About 20 minutes on two idle cores the first time (the held-out ground
+# truths), 2 with them cached.
 # Further flags go to every run (e.g. --final-refine 0 for the greedy pass alone).
 # Then tools/search_bench_table.py OUT.
 #   tools/search_bench_other_settings.sh [OUT_DIR] [CLI] [SEARCH-BENCH FLAGS...]

@@ -6,8 +6,8 @@
 # The mixtures at guidance 3 and 7.5, the embedded model at guidance 7.5; NFE 6 and 10; one
 # search batch (seed 0); 1024 held-out datapoints for the mixtures, 128 for the embedded model
 # (seeds from 1000000; MIXTURE_HELDOUT and EMBEDDED_HELDOUT in the environment change them); ref
-# and scan. About 20 minutes on two idle cores the first time (most of it the embedded model's),
-# 8 with the ground truths cached. Further flags go to every run. Then
+# and scan. About 25 minutes on two idle cores the first time (most of it the embedded model's),
+# 5 with the ground truths cached. Further flags go to every run. Then
 # tools/search_bench_table.py OUT.
 #   tools/search_bench_solver_variants.sh [OUT_DIR] [CLI] [SEARCH-BENCH FLAGS...]
 set -euo pipefail

@@ -87,14 +87,16 @@ std::vector<double> cprRatiosForConfig(const std::string& path, const SolverConf
 std::string groundTruthWarning(double groundTruthErrorRms, double smallestMse, FineSolver fineSolver) {
     if (!groundTruthTooCoarse(groundTruthErrorRms, smallestMse)) return {};
     // Only DDIM has a better fine solver to switch to; suggesting the one in use would mislead.
-    const char* remedy = fineSolver == FineSolver::Ddim ? "raise --fine (or use --fine-solver dpmpp2m)" : "raise --fine";
+    const std::string remedy = fineSolver == FineSolver::Ddim
+                                   ? "raise --fine (or use --fine-solver " + toString(FineSolver::DpmSolverPlusPlus2M) + ")"
+                                   : std::string("raise --fine");
     // NaN: one fine step per interval leaves nothing to halve, so the error is unknown.
     if (std::isnan(groundTruthErrorRms))
-        return std::string("warning: the ground truth's own error cannot be measured with one fine step per interval: ") + remedy;
+        return "warning: the ground truth's own error cannot be measured with one fine step per interval: " + remedy;
     char text[256];
     std::snprintf(text, sizeof text,
                   "warning: the ground truth's own rms error %.3e is not below a tenth of the smallest rms error in the table (%.3e): %s",
-                  groundTruthErrorRms, std::sqrt(std::max(0.0, smallestMse)), remedy);
+                  groundTruthErrorRms, std::sqrt(std::max(0.0, smallestMse)), remedy.c_str());
     return text;
 }
 
